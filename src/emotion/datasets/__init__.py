@@ -1,0 +1,1 @@
+"""Labelled landmark windows: the synthetic generator, real-dataset readers and the common window file."""

@@ -1,0 +1,63 @@
+"""Landmark normalisation: the ONE function that training and inference both apply to a window.
+
+Each frame is normalised on its own, so head translation, distance to the camera and in-plane roll
+do not reach the model while the face's shape and its change over time do:
+
+1. centre: the midpoint of the two eye centres (stable under every expression; brows, mouth and jaw move
+   relative to it) becomes the origin;
+2. scale: coordinates are divided by the inter-ocular distance (eye centre to eye centre), so a face
+   is about 1 unit wide between the eyes whatever its size in pixels;
+3. roll (optional, on by default): the frame is rotated so that the eye line is horizontal.
+
+A frame whose inter-ocular distance is not finite or below ``min_iod`` pixels (a degenerate detection)
+becomes all zeros rather than exploding.
+"""
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from emotion.face68 import NUM_LANDMARKS, eye_centres
+
+
+@dataclass(frozen=True)
+class NormalizationConfig:
+    """How windows are normalised; stored in every checkpoint so inference matches training."""
+
+    remove_roll: bool = True
+    min_iod: float = 1e-6
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "NormalizationConfig":
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown normalisation keys: {sorted(unknown)}")
+        return cls(**data)
+
+
+def normalize_landmarks(landmarks: np.ndarray, config: NormalizationConfig = NormalizationConfig()) -> np.ndarray:
+    """Centre each frame on the eye midpoint, scale by inter-ocular distance, optionally remove roll.
+
+    Shape: landmarks (..., 68, 2) in pixels (any leading dims: a frame, a window (T, 68, 2), a batch
+    (N, T, 68, 2)) -> float32 array of the same shape in inter-ocular units.
+    """
+    pts = np.asarray(landmarks, dtype=np.float64)
+    if pts.ndim < 2 or pts.shape[-2:] != (NUM_LANDMARKS, 2):
+        raise ValueError(f"expected landmarks of shape (..., {NUM_LANDMARKS}, 2), got {pts.shape}")
+    right, left = eye_centres(pts)
+    centre = (right + left) / 2.0
+    eye_vec = left - right
+    iod = np.linalg.norm(eye_vec, axis=-1)
+    valid = np.isfinite(iod) & (iod > config.min_iod)
+    safe_iod = np.where(valid, iod, 1.0)
+    out = (pts - centre[..., None, :]) / safe_iod[..., None, None]
+    if config.remove_roll:
+        angle = np.arctan2(eye_vec[..., 1], eye_vec[..., 0])
+        cos, sin = np.cos(-angle)[..., None], np.sin(-angle)[..., None]
+        x, y = out[..., 0], out[..., 1]
+        out = np.stack([x * cos - y * sin, x * sin + y * cos], axis=-1)
+    out = np.where(valid[..., None, None], out, 0.0)
+    return out.astype(np.float32)
