@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""emotionrecognition component: ``emotionrecognition.py [CONFIG] [--startup-check]``.
+
+CONFIG defaults to etc/config (relative to the current directory, else to the component root). Imports
+come from paths derived from this file, never from the current directory. Stops cleanly on SIGINT,
+SIGTERM and CommonBehavior.killYourSelf. A malformed config: one error line, exit status 2.
+"""
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+COMPONENT_ROOT = Path(__file__).resolve().parents[1]
+for _path in (COMPONENT_ROOT / "generated", COMPONENT_ROOT / "src"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from emotion.middleware.config import ConfigError  # noqa: E402
+from configloader import load_component_config  # noqa: E402
+from interfaces import InterfaceManager, startup_check  # noqa: E402
+from specificworker import SpecificWorker  # noqa: E402
+
+DEFAULT_CONFIG = Path("etc") / "config"
+
+
+def resolve_config(path: Path) -> Path:
+    """``path`` as given; the default also falls back to the component root's etc/config."""
+    if path == DEFAULT_CONFIG and not path.exists():
+        return COMPONENT_ROOT / DEFAULT_CONFIG
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="emotionrecognition", description=__doc__.splitlines()[0])
+    parser.add_argument("configfile", nargs="?", type=Path, default=DEFAULT_CONFIG, help="config file")
+    parser.add_argument("--startup-check", action="store_true",
+                        help="build every interface struct once, check the config and exit")
+    args = parser.parse_args(argv)
+    config_path = resolve_config(args.configfile)
+    try:
+        config, params = load_component_config(config_path, SpecificWorker.all_parameters())
+    except ConfigError as exc:
+        print(f"emotionrecognition: config error: {exc}", file=sys.stderr)
+        return 2
+    if args.startup_check:
+        print(f"startup check: {startup_check()} structs built, config {config_path} OK")
+        return 0
+
+    manager = InterfaceManager(config, params)
+    try:
+        worker = SpecificWorker(manager.get_proxies_map(), params, config_path)
+        manager.set_default_handlers(worker)
+    except Exception:
+        manager.destroy()
+        raise
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: worker.stop())
+    print(f"emotionrecognition: serving emotionrecognition on {params['Endpoints.EmotionRecognition']!r}, "
+          f"config {config_path}", flush=True)
+    manager.start()
+    worker.start()
+    worker.wait_stopped()
+    manager.destroy()
+    print("emotionrecognition: stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
