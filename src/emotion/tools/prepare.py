@@ -1,0 +1,87 @@
+"""`python -m emotion prepare`: turn a labelled dataset into a window file for training and evaluation.
+
+Videos (Aff-Wild2, a manifest, CK+ sequences without landmark files) go through the component's own
+perception, cached per video (``--cache``) so a second or interrupted run only does what is left, over
+``--workers`` processes. RAVDESS CSVs and CK+ landmark files are read as they are. See docs/datasets.md.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from emotion.datasets.windows import WindowSet
+from emotion.paths import REPO_ROOT
+
+DESCRIPTION = "turn a labelled video dataset (affwild2, ckplus, ravdess, manifest) into landmark windows"
+FORMATS: tuple[str, ...] = ("affwild2", "ckplus", "ravdess", "manifest")
+DEFAULT_STRIDE: dict[str, int] = {"affwild2": 15, "ckplus": 1, "ravdess": 15, "manifest": 15}
+DEFAULT_CACHE: Path = REPO_ROOT / "cache" / "landmarks"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", required=True, choices=FORMATS, help="dataset layout (docs/datasets.md)")
+    parser.add_argument("--root", type=Path, help="dataset folder (videos, CK+ root, RAVDESS CSVs; manifest "
+                        "paths are relative to it, default: the manifest's folder)")
+    parser.add_argument("--annotations", type=Path, help="Aff-Wild2 EXPR annotation folder")
+    parser.add_argument("--manifest", type=Path, help="manifest CSV (path,label[,start,end,group,track])")
+    parser.add_argument("--out", type=Path, required=True, help="window file to write (.npz)")
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE,
+                        help=f"landmark cache folder (default {DEFAULT_CACHE})")
+    parser.add_argument("--workers", type=int, default=2, help="parallel perception processes (default 2)")
+    parser.add_argument("--window", type=int, default=45, help="frames per window (default 45)")
+    parser.add_argument("--stride", type=int, help="frames between window ends (default: affwild2, ravdess, "
+                        "manifest 15; ckplus 1)")
+    parser.add_argument("--min-frames", type=int, help="manifest: real frames a window needs (default: the "
+                        "window, or the whole clip when shorter); fewer are padded with the earliest frame")
+    parser.add_argument("--fps", type=float, help="frame rate of frame folders (default 30)")
+    parser.add_argument("--max-gap", type=int, default=5, help="missing-face gaps up to this many frames are "
+                        "interpolated (default 5)")
+
+
+def _required(args: argparse.Namespace, *names: str) -> str | None:
+    missing = [f"--{n.replace('_', '-')}" for n in names if getattr(args, n) is None]
+    return f"prepare --format {args.format} needs {', '.join(missing)}" if missing else None
+
+
+def build(args: argparse.Namespace) -> WindowSet:
+    """The window set the arguments describe."""
+    from emotion.datasets import affwild2, ckplus, manifest, ravdess
+    from emotion.datasets.extraction import LandmarkExtractor
+
+    stride = args.stride or DEFAULT_STRIDE[args.format]
+    extractor = LandmarkExtractor(args.cache, workers=args.workers, fps=args.fps)
+    if args.format == "affwild2":
+        return affwild2.read_affwild2(args.root, args.annotations, extractor, args.window, stride, args.max_gap)
+    if args.format == "ckplus":
+        return ckplus.read_ckplus(args.root, extractor, args.window, stride, max_gap=args.max_gap)
+    if args.format == "ravdess":
+        return ravdess.read_ravdess(args.root, args.window, stride, max_gap=args.max_gap)
+    return manifest.read_manifest(args.manifest, extractor, args.root, args.window, stride,
+                                  min_frames=args.min_frames, max_gap=args.max_gap)
+
+
+def run(args: argparse.Namespace) -> int:
+    needs = {"affwild2": ("root", "annotations"), "ckplus": ("root",), "ravdess": ("root",), "manifest": ("manifest",)}
+    problem = _required(args, *needs[args.format])
+    if problem is None and (args.window < 1 or (args.stride is not None and args.stride < 1) or args.workers < 1):
+        problem = "--window, --stride and --workers must be at least 1"
+    if problem:
+        print(f"prepare: {problem}", file=sys.stderr)
+        return 2
+    try:
+        windows = build(args)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"prepare: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"prepare: interrupted; finished videos stay cached in {args.cache}, run again to resume",
+              file=sys.stderr)
+        return 130
+    if len(windows) == 0:
+        print("prepare: no windows came out (check labels, --window and --min-frames)", file=sys.stderr)
+        return 1
+    windows.save(args.out)
+    counts = ", ".join(f"{name} {n}" for name, n in windows.class_counts().items())
+    print(f"{args.out}: {len(windows)} windows of {windows.window} frames from {len(set(windows.groups))} "
+          f"groups ({counts})")
+    return 0
