@@ -1,0 +1,82 @@
+"""`python -m emotion bench model`: parameters, MACs and single-thread CPU latency of the named model sizes."""
+
+import argparse
+import json
+import statistics
+import time
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+from tqdm import tqdm
+
+from emotion.classes import NUM_CLASSES
+from emotion.features import FeatureConfig
+from emotion.face68 import NUM_LANDMARKS
+from emotion.models import CONFIGS, ModelConfig, build_model
+
+DESCRIPTION = "parameters, MACs and batch-1/batch-8 CPU latency of the compact and reference models"
+BATCHES: tuple[int, ...] = (1, 8)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument("--configs", nargs="+", choices=sorted(CONFIGS), default=list(CONFIGS),
+                        help="model sizes to measure (default: all)")
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
+    parser.add_argument("--repeats", type=int, default=200, help="timed runs per measurement (default 200)")
+    parser.add_argument("--max-seconds", type=float, default=10.0,
+                        help="stop a measurement early after this long (default 10; at least 5 runs are made)")
+    parser.add_argument("--no-velocity", action="store_true", help="position channels only (2 instead of 4)")
+
+
+def count_macs(model: nn.Module, x: torch.Tensor) -> int:
+    """Multiply-accumulates of one forward pass (torch's FLOP counter / 2). Shape: x (N, C, T, V)."""
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(x)
+    return counter.get_total_flops() // 2
+
+
+def median_latency_ms(model: nn.Module, x: torch.Tensor, repeats: int, max_seconds: float, warmup: int = 5) -> float:
+    """Median wall time of ``model(x)`` in milliseconds, after ``warmup`` untimed runs."""
+    times: list[float] = []
+    with torch.inference_mode():
+        for _ in range(warmup):
+            model(x)
+        deadline = time.perf_counter() + max_seconds
+        while len(times) < repeats and (len(times) < 5 or time.perf_counter() < deadline):
+            start = time.perf_counter()
+            model(x)
+            times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e3
+
+
+def measure(cfg: ModelConfig, in_channels: int, repeats: int, max_seconds: float) -> dict:
+    """Figures of one model size: params, macs (batch 1) and latency_ms_b{1,8}."""
+    model = build_model(cfg, in_channels, NUM_CLASSES).eval()
+    shape = (in_channels, cfg.window, NUM_LANDMARKS)
+    result = {"params": sum(p.numel() for p in model.parameters()),
+              "macs": count_macs(model, torch.zeros(1, *shape)), "blocks": [list(b) for b in cfg.blocks]}
+    for batch in BATCHES:
+        x = torch.randn(batch, *shape)
+        result[f"latency_ms_b{batch}"] = round(median_latency_ms(model, x, repeats, max_seconds), 3)
+    return result
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.threads < 1 or args.repeats < 1:
+        raise SystemExit("--threads and --repeats must be >= 1")
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    in_channels = FeatureConfig(velocity=not args.no_velocity).channels
+    results = {name: measure(CONFIGS[name], in_channels, args.repeats, args.max_seconds)
+               for name in tqdm(args.configs, desc="bench model", unit="model", disable=args.json)}
+    if args.json:
+        print(json.dumps({**results, "threads": args.threads, "in_channels": in_channels}))
+        return 0
+    print(f"model sizes, input (N, {in_channels}, T, {NUM_LANDMARKS}), {args.threads} thread(s), median latency")
+    print(f"{'config':<10} {'params':>10} {'MMACs':>9} {'b1 ms':>8} {'b8 ms':>8}  blocks (channels, stride)")
+    for name, r in results.items():
+        print(f"{name:<10} {r['params']:>10,} {r['macs'] / 1e6:>9.1f} {r['latency_ms_b1']:>8.2f} "
+              f"{r['latency_ms_b8']:>8.2f}  {r['blocks']}")
+    return 0

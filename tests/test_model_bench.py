@@ -1,0 +1,36 @@
+"""`bench model`: figures come from real measurements of the configured sizes."""
+
+import argparse
+import json
+
+import torch
+
+from emotion.bench import model as bench_model
+from emotion.models import ModelConfig, build_model
+
+torch.set_num_threads(1)
+
+
+def test_count_macs_matches_hand_count():
+    cfg = ModelConfig(blocks=((8, 1),), edge_importance=False)
+    model = build_model(cfg, 2, 5).eval()
+    t, v = 10, 68
+    expected = (3 * 2 * t * v * v        # gather over the graph (K * C_in * T * V * V)
+                + 3 * 2 * 8 * t * v      # 1x1 conv of the K gathered copies
+                + 8 * 8 * 9 * t * v      # temporal conv, kernel 9
+                + 2 * 8 * t * v          # residual 1x1 conv
+                + 8 * 5)                 # head
+    assert bench_model.count_macs(model, torch.zeros(1, 2, t, v)) == expected
+
+
+def test_run_json(capsys):
+    parser = argparse.ArgumentParser()
+    bench_model.add_arguments(parser)
+    args = parser.parse_args(["--json", "--configs", "compact", "--repeats", "2", "--max-seconds", "0"])
+    assert bench_model.run(args) == 0
+    result = json.loads(capsys.readouterr().out)
+    compact = result["compact"]
+    assert {"params", "macs", "latency_ms_b1", "latency_ms_b8"} <= set(compact)
+    assert 0 < compact["params"] <= 500_000 and compact["latency_ms_b1"] > 0
+    assert compact["latency_ms_b8"] > compact["latency_ms_b1"]
+    assert result["threads"] == 1
