@@ -1,0 +1,33 @@
+"""`python -m emotion bench perception` end to end on a few frames of the shared video."""
+
+import json
+
+import pytest
+
+from emotion.cli import main
+from emotion.paths import shared_media
+
+VIDEO = shared_media("WolfgangLanger_Pexels.mp4")
+
+
+@pytest.mark.skipif(not VIDEO.is_file(), reason=f"shared video {VIDEO} is absent")
+def test_bench_perception_json(capsys):
+    code = main(["bench", "perception", "--json", "--all-cores", "--max-frames", "12", "--still-frames", "2",
+                 "--config", "detect_every=4", "--repeat", "1"])
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    for key in ("naive_fps", "tracked_fps", "speedup", "landmark_diff_iod_pct", "peak_rss_mb"):
+        assert isinstance(report[key], float) and report[key] > 0, key
+    assert report["video"]["frames"] == 12 and report["still"]["frames"] == 2
+    assert report["video"]["naive"]["faces_per_frame"] == 1.0
+    assert report["video"]["tracked"]["faces_per_frame"] == 1.0
+    assert report["landmark_diff_iod_pct"] < 10
+    assert report["config"]["detect_every"] == 4
+    assert set(report["video"]["tracked"]["stage_ms"]) == {"gray", "detect", "landmarks", "other"}
+
+
+def test_bench_rejects_unknown_benchmark_and_bad_config(capsys):
+    with pytest.raises(SystemExit):
+        main(["bench", "nosuch"])
+    assert main(["bench", "perception", "--all-cores", "--config", "nosuch=1"]) == 2
+    assert "unknown tracker config key 'nosuch'" in capsys.readouterr().err

@@ -1,0 +1,146 @@
+"""TImage decoding: valid images round-trip, every malformed kind raises ImageError with its reason."""
+
+from types import SimpleNamespace
+
+import cv2
+import numpy as np
+import pytest
+
+from emotion.perception.image import MAX_SIDE, ImageError, decode_image, decode_timage, jpeg_size
+
+W, H = 32, 24
+RNG = np.random.default_rng(0)
+BGR = RNG.integers(0, 256, (H, W, 3), dtype=np.uint8)
+GRAY = RNG.integers(0, 256, (H, W), dtype=np.uint8)
+_yy, _xx = np.mgrid[0:H, 0:W]
+SMOOTH = np.stack([_xx * 255 // W, _yy * 255 // H, (_xx + _yy) * 255 // (W + H)], axis=-1).astype(np.uint8)
+JPEG = cv2.imencode(".jpg", SMOOTH, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
+PNG = cv2.imencode(".png", SMOOTH)[1].tobytes()
+
+
+def _patched_sof(data: bytes, width: int, height: int) -> bytes:
+    """A copy of a JPEG whose frame header claims another size."""
+    raw = bytearray(data)
+    pos = next(i for i in range(2, len(raw) - 1) if raw[i] == 0xFF and raw[i + 1] in (0xC0, 0xC1, 0xC2))
+    raw[pos + 5:pos + 7] = height.to_bytes(2, "big")
+    raw[pos + 7:pos + 9] = width.to_bytes(2, "big")
+    return bytes(raw)
+
+
+def test_raw_bgr_round_trip():
+    out = decode_image(False, W, H, 3, BGR.tobytes())
+    assert out.shape == (H, W, 3) and out.dtype == np.uint8 and out.flags.writeable
+    np.testing.assert_array_equal(out, BGR)
+
+
+def test_raw_gray_becomes_three_equal_channels():
+    out = decode_image(False, W, H, 1, GRAY.tobytes())
+    assert out.shape == (H, W, 3)
+    for c in range(3):
+        np.testing.assert_array_equal(out[..., c], GRAY)
+
+
+@pytest.mark.parametrize("wrap", [bytes, bytearray, memoryview, lambda b: np.frombuffer(b, np.uint8)])
+def test_bytes_like_data_accepted(wrap):
+    np.testing.assert_array_equal(decode_image(False, W, H, 3, wrap(BGR.tobytes())), BGR)
+
+
+def test_jpeg_decodes_close_to_the_original():
+    out = decode_image(True, W, H, 3, JPEG)
+    assert out.shape == (H, W, 3)
+    assert np.abs(out.astype(int) - SMOOTH.astype(int)).mean() < 3  # lossy
+    assert jpeg_size(np.frombuffer(JPEG, np.uint8)) == (W, H)
+
+
+def test_gray_jpeg_gives_bgr():
+    gray_jpeg = cv2.imencode(".jpg", GRAY)[1].tobytes()
+    assert decode_image(True, W, H, 1, gray_jpeg).shape == (H, W, 3)
+
+
+def test_decode_timage_reads_the_fields():
+    img = SimpleNamespace(compressed=False, width=W, height=H, depth=3, image=BGR.tobytes(), alivetime=5)
+    np.testing.assert_array_equal(decode_timage(img), BGR)
+
+
+def test_decode_real_ice_timage():
+    pytest.importorskip("Ice", reason="ZeroC Ice is not installed")
+    from emotion.middleware.slices import load_interfaces
+    camera = load_interfaces().RoboCompCameraRGBDSimple
+    img = camera.TImage(compressed=True, width=W, height=H, depth=3, image=JPEG)
+    assert decode_timage(img).shape == (H, W, 3)
+    raw = camera.TImage(compressed=False, width=W, height=H, depth=3, image=BGR.tobytes())
+    np.testing.assert_array_equal(decode_timage(raw), BGR)
+
+
+MALFORMED = {
+    "raw too few bytes": (False, W, H, 3, BGR.tobytes()[:-1], "needs"),
+    "raw too many bytes": (False, W, H, 3, BGR.tobytes() + b"\0", "needs"),
+    "gray declared, BGR bytes": (False, W, H, 1, BGR.tobytes(), "needs"),
+    "BGR declared, gray bytes": (False, W, H, 3, GRAY.tobytes(), "needs"),
+    "width and height swapped": (False, H + 1, W, 3, BGR.tobytes(), "needs"),
+    "zero bytes raw": (False, W, H, 3, b"", "0 bytes"),
+    "zero bytes compressed": (True, W, H, 3, b"", "0 bytes"),
+    "data None": (False, W, H, 3, None, "None"),
+    "data str": (False, W, H, 3, "abc", "must be bytes"),
+    "data list": (False, W, H, 3, [0] * (W * H * 3), "must be bytes"),
+    "data int": (False, W, H, 3, 7, "must be bytes"),
+    "data float array": (False, W, H, 3, BGR.astype(np.float32), "uint8"),
+    "width zero": (False, 0, H, 3, b"\0", "positive"),
+    "height zero": (False, W, 0, 3, b"\0", "positive"),
+    "width negative": (False, -W, H, 3, BGR.tobytes(), "positive"),
+    "height negative": (False, W, -H, 3, BGR.tobytes(), "positive"),
+    "both negative (product positive)": (False, -W, -H, 3, BGR.tobytes(), "positive"),
+    "width huge": (False, MAX_SIDE + 1, H, 3, BGR.tobytes(), "maximum"),
+    "height huge": (False, W, 10**9, 3, BGR.tobytes(), "maximum"),
+    "width beyond int32": (False, 2**40, 1, 3, BGR.tobytes(), "maximum"),
+    "depth zero": (False, W, H, 0, BGR.tobytes(), "depth"),
+    "depth two": (False, W, H, 2, BGR.tobytes(), "depth"),
+    "depth four": (False, W, H, 4, BGR.tobytes(), "depth"),
+    "depth negative": (False, W, H, -3, BGR.tobytes(), "depth"),
+    "width float": (False, float(W), H, 3, BGR.tobytes(), "integer"),
+    "width str": (False, str(W), H, 3, BGR.tobytes(), "integer"),
+    "height None": (False, W, None, 3, BGR.tobytes(), "integer"),
+    "depth bool": (False, W, H, True, BGR.tobytes(), "integer"),
+    "compressed str": ("yes", W, H, 3, JPEG, "bool"),
+    "compressed None": (None, W, H, 3, BGR.tobytes(), "bool"),
+    "corrupt JPEG random bytes": (True, W, H, 3, RNG.integers(0, 256, 500, dtype=np.uint8).tobytes(), "not a JPEG"),
+    "JPEG truncated": (True, W, H, 3, JPEG[: len(JPEG) // 2], "truncated"),
+    "JPEG start marker only": (True, W, H, 3, b"\xff\xd8", "no frame header"),
+    "JPEG size differs from declared": (True, W * 2, H, 3, JPEG, "declares"),
+    "JPEG header claims a huge image": (True, W, H, 3, _patched_sof(JPEG, 60000, 60000), "declares"),
+    "JPEG bad segment length": (True, W, H, 3, b"\xff\xd8\xff\xe0\x00\x01" + JPEG[6:], "segment length"),
+    "JPEG garbage after start marker": (True, W, H, 3, b"\xff\xd8" + b"\x00" * 100 + b"\xff\xd9", "marker"),
+    "PNG sent as compressed": (True, W, H, 3, PNG, "not a JPEG"),
+    "raw BGR flagged compressed": (True, W, H, 3, BGR.tobytes(), "not a JPEG"),
+    "JPEG flagged raw": (False, W, H, 3, JPEG, "needs"),
+}
+
+
+@pytest.mark.parametrize("kind", list(MALFORMED))
+def test_malformed_image_rejected_with_reason(kind):
+    *fields, reason = MALFORMED[kind]
+    with pytest.raises(ImageError, match=reason):
+        decode_image(*fields)
+
+
+def test_at_least_thirty_malformed_kinds():
+    assert len(MALFORMED) >= 30
+
+
+@pytest.mark.parametrize("img", [None, object(), SimpleNamespace(width=W, height=H, depth=3, image=b"")])
+def test_decode_timage_rejects_non_images(img):
+    with pytest.raises(ImageError):
+        decode_timage(img)
+
+
+def test_corrupt_jpeg_body_never_raises_another_exception():
+    """Flipped bytes inside the scan: decoded (possibly damaged) or ImageError, nothing else."""
+    for seed in range(20):
+        raw = bytearray(JPEG)
+        rng = np.random.default_rng(seed)
+        for i in rng.integers(20, len(raw) - 2, 8):
+            raw[i] = int(rng.integers(0, 256))
+        try:
+            assert decode_image(True, W, H, 3, bytes(raw)).shape == (H, W, 3)
+        except ImageError:
+            pass

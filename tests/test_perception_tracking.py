@@ -1,0 +1,125 @@
+"""FaceTracker logic with a fake detector: faces are bright squares, so scenes are exact and fast.
+
+The fake finds squares at least 80 px wide in whatever image it is given (a downscaled frame, a region)
+like dlib's HOG window, and its "predictor" snaps to the square overlapping the box, or returns a face
+shape filling the box on background (as dlib's predictor does on a non-face).
+"""
+
+import cv2
+import numpy as np
+import pytest
+
+from emotion.perception.detector import Box
+from emotion.perception.geometry import box_iou
+from emotion.perception.tracking import HOG_MIN_FACE_PX, FaceTracker, TrackerConfig
+
+
+def _template() -> np.ndarray:
+    """68 points in the unit square, bounding box exactly [0, 1]^2, eyes 0.4 apart."""
+    pts = np.random.default_rng(0).uniform(0.1, 0.9, (68, 2))
+    pts[0], pts[16], pts[8], pts[19] = (0, 0.3), (1, 0.3), (0.5, 1), (0.3, 0)
+    pts[36:42] = (0.3, 0.35)
+    pts[42:48] = (0.7, 0.35)
+    return pts
+
+
+TEMPLATE = _template()
+
+
+class FakeDetector:
+    def __init__(self) -> None:
+        self.detect_calls = 0
+
+    @staticmethod
+    def _squares(image: np.ndarray) -> list[Box]:
+        n, _, stats, _ = cv2.connectedComponentsWithStats((image > 128).astype(np.uint8))
+        return [tuple(int(v) for v in stats[i, :4]) for i in range(1, n)]
+
+    def detect(self, image: np.ndarray, upsample: int = 0, threshold: float = 0.0) -> list[Box]:
+        self.detect_calls += 1
+        return [b for b in self._squares(image) if b[2] * 2 ** upsample >= HOG_MIN_FACE_PX]
+
+    def landmarks(self, gray: np.ndarray, box: Box) -> np.ndarray:
+        best = max(self._squares(gray), key=lambda b: box_iou(b, box), default=None)
+        x, y, w, h = best if best is not None and box_iou(best, box) > 0.2 else box
+        return (TEMPLATE * (w, h) + (x, y)).astype(np.float32)
+
+
+def scene(squares: list[Box], size: tuple[int, int] = (480, 640)) -> np.ndarray:
+    frame = np.zeros((*size, 3), np.uint8)
+    for x, y, w, h in squares:
+        frame[y:y + h, x:x + w] = 255
+    return frame
+
+
+def run(tracker: FaceTracker, frames: list[np.ndarray]) -> list[list[int]]:
+    return [[f.track_id for f in tracker.update(frame, 33 * i)] for i, frame in enumerate(frames)]
+
+
+def test_static_face_detects_only_on_schedule():
+    fake = FakeDetector()
+    tracker = FaceTracker(TrackerConfig(detect_every=5, window=8), fake)
+    ids = run(tracker, [scene([(100, 100, 120, 120)])] * 20)
+    assert ids == [[1]] * 20
+    assert fake.detect_calls == 4  # frames 0, 5, 10, 15: following needs no detection
+    face = tracker.tracks[0]
+    assert len(face.buffer) == 8 and face.buffer.window().shape == (8, 68, 2)
+    np.testing.assert_allclose(face.landmarks.min(axis=0), (100, 100), atol=1)
+    assert set(tracker.stage_ms) >= {"gray", "detect", "landmarks", "total"}
+
+
+def test_moving_face_keeps_its_id_and_landmarks_follow():
+    tracker = FaceTracker(TrackerConfig(detect_every=10), FakeDetector())
+    frames = [scene([(50 + 4 * i, 80 + 2 * i, 120, 120)]) for i in range(30)]
+    for i, frame in enumerate(frames):
+        faces = tracker.update(frame, i)
+        assert [f.track_id for f in faces] == [1]
+        np.testing.assert_allclose(faces[0].landmarks.min(axis=0), (50 + 4 * i, 80 + 2 * i), atol=1)
+
+
+def test_face_that_leaves_is_dropped_and_a_returning_face_is_a_new_track():
+    config = TrackerConfig(detect_every=3, max_missed=2)
+    face, empty = scene([(100, 100, 220, 220)]), scene([])  # big enough to be confirmed by coarse searches
+    ids = run(FaceTracker(config, FakeDetector()), [face] * 10 + [empty] * 12 + [face] * 6)
+    assert ids[:10] == [[1]] * 10
+    # the predictor alone cannot tell that the face left (frames 10, 11); the search at frame 12 does
+    assert ids[10:12] == [[1]] * 2 and not any(ids[12:24])
+    assert ids[24:] == [[2]] * 4
+
+
+def test_two_faces_get_distinct_ids_and_tracks_are_bounded():
+    frames = [scene([(40, 60, 120, 120), (380, 200, 130, 130)])] * 6
+    assert run(FaceTracker(TrackerConfig(), FakeDetector()), frames) == [[1, 2]] * 6
+    assert run(FaceTracker(TrackerConfig(max_tracks=1), FakeDetector()), frames) == [[1]] * 6
+
+
+def test_small_face_found_by_the_fine_search_survives_coarse_ones():
+    frames = [scene([(300, 200, 100, 100)])] * 20  # 50 px in the coarse 320-wide search: invisible there
+    assert run(FaceTracker(TrackerConfig(detect_every=2, fine_every=3), FakeDetector()), frames) == [[1]] * 20
+    assert not any(run(FaceTracker(TrackerConfig(detect_every=2, fine_every=0), FakeDetector()), frames))
+
+
+def test_a_jump_triggers_a_region_redetection_that_keeps_the_id():
+    fake = FakeDetector()
+    tracker = FaceTracker(TrackerConfig(detect_every=100), fake)
+    tracker.update(scene([(100, 100, 100, 100)]), 0)
+    calls = fake.detect_calls
+    faces = tracker.update(scene([(140, 100, 100, 100)]), 33)
+    assert fake.detect_calls == calls + 1, "one region re-detection, no full search"
+    assert [f.track_id for f in faces] == [1] and faces[0].box == (140, 100, 100, 100)
+
+
+def test_reset_forgets_tracks_but_never_reuses_ids():
+    tracker = FaceTracker(TrackerConfig(), FakeDetector())
+    frame = scene([(100, 100, 120, 120)])
+    tracker.update(frame, 0)
+    tracker.reset()
+    assert tracker.tracks == []
+    assert [f.track_id for f in tracker.update(frame, 33)] == [2]
+
+
+@pytest.mark.parametrize("frame", [np.zeros((48, 64, 3), np.float32), np.zeros((48, 64, 4), np.uint8),
+                                   np.zeros((48,), np.uint8)])
+def test_update_rejects_non_bgr_frames(frame):
+    with pytest.raises(ValueError, match="BGR"):
+        FaceTracker(TrackerConfig(), FakeDetector()).update(frame, 0)
