@@ -21,7 +21,7 @@ import hashlib
 import os
 import sys
 from dataclasses import dataclass
-from multiprocessing import Pool
+import multiprocessing
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Protocol
 
@@ -195,7 +195,11 @@ class LandmarkExtractor:
         if self.workers == 1 or len(todo) == 1:
             _init_worker(self.tracker_factory)
             return list(progress(map(_extract_to_cache, todo)))
-        with Pool(min(self.workers, len(todo)), initializer=_init_worker, initargs=(self.tracker_factory,)) as pool:
+        # spawn, not fork: a forked child of a process with running threads (Ice, torch) can deadlock on
+        # a lock some thread held at the fork
+        context = multiprocessing.get_context("spawn")
+        with context.Pool(min(self.workers, len(todo)), initializer=_init_worker,
+                          initargs=(self.tracker_factory,)) as pool:
             return list(progress(pool.imap_unordered(_extract_to_cache, todo)))
 
 

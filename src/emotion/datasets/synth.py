@@ -3,6 +3,9 @@
 Each window is one synthetic person (random identity) filmed by a virtual 640x480 camera while an
 expression runs its course (held, onset, emotion-to-emotion transition, partial or full offset), with
 head pose and drift, talking-like jaw motion, blinks, small disgust/fear blends and dlib-like jitter.
+Beyond the SFM's blendshapes, action units that real faces add to them: eyes narrowed by the cheeks in a
+Duchenne smile (AU6), by lid tightening in anger (AU7) and squeezed in crying; crying's stretched (AU20,
+from the fear blendshape) and pressed lips (AU24), so that a sobbing face is Sad, not a wide-mouthed smile.
 
 Label (the face at the END of the window): each target emotion's intensity is its blendshape weight
 divided by that emotion's natural maximum (``SynthConfig.max_weight``). At the last frame, the strongest
@@ -89,6 +92,13 @@ class SynthConfig:
     distractor_prob: float = 0.3                    # chance of a small disgust/fear blend in any window
     distractor_weight: tuple[float, float] = (0.05, 0.25)
     distractor_neutral_weight: tuple[float, float] = (0.2, 0.5)
+    # eye narrowing that follows an emotion's intensity (AU6/AU7): chance per window, closure at full strength
+    squeeze_prob: dict[str, float] = field(default_factory=lambda: {
+        "happiness": 0.5, "sadness": 0.5, "anger": 0.5})
+    squeeze: tuple[float, float] = (0.3, 0.9)       # fraction of the eye's opening closed at full intensity
+    cry_prob: float = 0.4                           # chance that sadness comes as crying (stretched, pressed lips)
+    cry_stretch: tuple[float, float] = (0.4, 0.9)   # fear blendshape (lip stretch) per unit of sadness, x max
+    cry_press_deg: tuple[float, float] = (2.0, 6.0)  # jaw closing (lips pressed) at full sadness
     talk_prob: float = 0.35                         # chance of talking-like jaw motion
     talk_angle: tuple[float, float] = (1.0, 5.0)    # peak jaw rotation
     talk_hz: tuple[float, float] = (2.5, 6.0)
@@ -240,6 +250,9 @@ def _weights_for(rng: np.random.Generator, label: int, cfg: SynthConfig, t: int,
             put(rng.choice(DISTRACTORS), rng.uniform(*cfg.distractor_neutral_weight) * ramp(*ramp_window()))
     if rng.random() < cfg.distractor_prob:
         put(rng.choice(DISTRACTORS), np.full(t, rng.uniform(*cfg.distractor_weight)))
+    sadness = w[:, names.index("sadness")] / cfg.max_weight["sadness"]
+    if sadness.max() > 0 and rng.random() < cfg.cry_prob:   # crying: lips stretched as sadness rises
+        put("fear", rng.uniform(*cfg.cry_stretch) * sadness)
     return w, str(scen)
 
 
@@ -282,6 +295,20 @@ def _blinks(rng: np.random.Generator, n: int, t: int, cfg: SynthConfig) -> np.nd
     return out
 
 
+def _squeeze(rng: np.random.Generator, weights: np.ndarray, names: tuple[str, ...], cfg: SynthConfig
+             ) -> np.ndarray:
+    """Eye closure in [0, 1] that follows the intensity of the emotions in ``cfg.squeeze_prob``.
+
+    Shape: weights (n, T, B) -> (n, T).
+    """
+    n = weights.shape[0]
+    closure = np.zeros(weights.shape[:2])
+    for shape, prob in cfg.squeeze_prob.items():
+        gain = (rng.random((n, 1)) < prob) * rng.uniform(*cfg.squeeze, (n, 1))
+        closure = np.maximum(closure, gain * weights[..., names.index(shape)] / cfg.max_weight[shape])
+    return np.clip(closure, 0.0, 1.0)
+
+
 def _render(rig: _Rig, rng: np.random.Generator, coef: np.ndarray, weights: np.ndarray, cfg: SynthConfig
             ) -> np.ndarray:
     """Landmark pixels for n windows of one chunk.
@@ -294,6 +321,9 @@ def _render(rig: _Rig, rng: np.random.Generator, coef: np.ndarray, weights: np.n
     verts = ident[:, None] + np.tensordot(weights, rig.blend, axes=1)              # (n, T, M, 3)
     talk = (rng.random((n, 1)) < cfg.talk_prob) * rng.uniform(*cfg.talk_angle, (n, 1))
     jaw = np.deg2rad(talk * np.clip(_course(rng, n, t, 1.0, cfg.talk_hz, cfg.fps), 0, None))  # (n, T)
+    sadness = weights[..., rig.blend_names.index("sadness")] / cfg.max_weight["sadness"]
+    press = (rng.random((n, 1)) < cfg.cry_prob) * rng.uniform(*cfg.cry_press_deg, (n, 1))
+    jaw = jaw - np.deg2rad(press * sadness)                                          # crying: lips pressed
     rel = verts - JAW_HINGE_MM
     verts = verts + (jaw[..., None, None] * rig.jaw_weight[:, None]
                      * np.stack([np.zeros_like(rel[..., 1]), -rel[..., 2], rel[..., 1]], -1))
@@ -308,7 +338,7 @@ def _render(rig: _Rig, rng: np.random.Generator, coef: np.ndarray, weights: np.n
     lm[:, :, mapped] = verts[:, :, rig.landmark_rows[mapped]]
     for inner, (outer, a, b) in INNER_CORNERS.items():
         lm[:, :, inner] = 0.75 * lm[:, :, outer] + 0.125 * (lm[:, :, a] + lm[:, :, b])
-    blink = _blinks(rng, n, t, cfg)[..., None]
+    blink = np.maximum(_blinks(rng, n, t, cfg), _squeeze(rng, weights, rig.blend_names, cfg))[..., None]
     for upper, lower in UPPER_LIDS.items():
         lm[:, :, upper] += 0.85 * blink * (lm[:, :, lower] - lm[:, :, upper])
     lm[:, :, RIGHT_JAW + LEFT_JAW] = _silhouette_jaw(verts, rig)

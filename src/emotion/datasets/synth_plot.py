@@ -12,6 +12,7 @@ import numpy as np  # noqa: E402
 from emotion.datasets.windows import WindowSet  # noqa: E402
 from emotion.face68 import CLOSED_PARTS, PARTS  # noqa: E402
 from emotion.normalize import normalize_landmarks  # noqa: E402
+from emotion.plots import save_figure  # noqa: E402
 
 
 def draw_landmarks(ax: plt.Axes, points: np.ndarray, colour: str = "k") -> None:
@@ -50,8 +51,4 @@ def plot_samples(windows: WindowSet, out: str | Path, per_class: int = 2, frames
                 ax.set_title(title, fontsize=7)
     fig.suptitle("synthetic windows: frames across time, last (red) frame defines the label", fontsize=9)
     fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=90)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out, dpi=90)

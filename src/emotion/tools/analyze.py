@@ -1,0 +1,129 @@
+"""`python -m emotion analyze INPUT...`: offline emotion analysis with the component's own pipeline.
+
+Same perception, buffers, model and smoothing as the component (``emotion.engine``), no Ice. INPUT is a
+video file, an image, or a folder of frames (sorted by name, ``--fps``). Writes a CSV with one row per
+face and frame, optionally an annotated video and a probability-over-time plot, and prints each input's
+label timeline.
+"""
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from emotion.classes import EMOTIONS
+from emotion.datasets.video import iter_frames, source_fps
+from emotion.engine import EmotionEngine, FaceState
+from emotion.inference import EmotionClassifier
+from emotion.paths import DEFAULT_WEIGHTS
+from emotion.perception.tracking import TrackerConfig
+from emotion.smoothing import SmoothingConfig
+
+DESCRIPTION = "offline emotion analysis of videos, images or frame folders (no Ice needed)"
+CSV_COLUMNS = ["input", "frame", "time_s", "track_id", "x", "y", "w", "h", "label", "buffer_frames"] + [
+    f"p_{name.lower()}" for name in EMOTIONS
+]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="video file, image, or folder of frames")
+    parser.add_argument("--csv", type=Path, help="write one row per face and frame here")
+    parser.add_argument("--video", type=Path, help="write annotated frames to this MP4 (one file per input "
+                        "when several inputs: NAME_<input stem>.mp4)")
+    parser.add_argument("--plot", type=Path, help="write a PNG of each track's probabilities over time")
+    parser.add_argument("--fps", type=float, default=30.0, help="frame rate of image folders (default 30)")
+    parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="model checkpoint")
+    parser.add_argument("--time-constant-ms", type=float, default=SmoothingConfig.time_constant_ms,
+                        help="probability smoothing time constant (0 = off)")
+    parser.add_argument("--switch-margin", type=float, default=SmoothingConfig.switch_margin,
+                        help="label hysteresis margin")
+    parser.add_argument("--quiet", action="store_true", help="no timeline summary")
+
+
+def csv_row(source: str, frame: int, time_s: float, face: FaceState) -> list:
+    """One CSV row (CSV_COLUMNS order)."""
+    x, y, w, h = face.box
+    return [source, frame, f"{time_s:.3f}", face.track_id, x, y, w, h, face.label, face.buffer_frames] + [
+        f"{p:.4f}" for p in face.probabilities
+    ]
+
+
+def timeline(rows: list[tuple[float, int, str]]) -> list[tuple[int, str, float, float]]:
+    """Runs of one label per track: (track_id, label, start_s, end_s) from (time_s, track_id, label) rows."""
+    runs: list[list] = []
+    open_run: dict[int, list] = {}
+    for time_s, track_id, label in rows:
+        run = open_run.get(track_id)
+        if run is not None and run[1] == label:
+            run[3] = time_s
+        else:
+            run = [track_id, label, time_s, time_s]
+            runs.append(run)
+            open_run[track_id] = run
+    return [tuple(r) for r in runs]
+
+
+def video_path_for(base: Path, source: str, several: bool) -> Path:
+    """The annotated video's path for one input."""
+    return base.with_name(f"{base.stem}_{Path(source).stem}{base.suffix}") if several else base
+
+
+def analyze_input(source: str, engine: EmotionEngine, fps: float, writer, video_out: Path | None,
+                  plot_series: dict) -> list[tuple[float, int, str]]:
+    """Run one input through the engine; write CSV rows and video frames. Returns (time_s, track, label)."""
+    from emotion.drawing import draw_faces
+    from emotion.video_writer import VideoWriter
+
+    labelled: list[tuple[float, int, str]] = []
+    video = None
+    try:
+        for index, time_s, frame in tqdm(iter_frames(source, fps=fps), desc=Path(source).name, unit="frame",
+                                         leave=False, file=sys.stderr):
+            faces = engine.process(frame, int(round(time_s * 1000)))
+            for face in faces:
+                if writer is not None:
+                    writer.writerow(csv_row(source, index, time_s, face))
+                labelled.append((time_s, face.track_id, face.label))
+                plot_series.setdefault((source, face.track_id), []).append((time_s, face.probabilities))
+            if video_out is not None:
+                if video is None:
+                    video = VideoWriter(video_out, source_fps(source, fps), (frame.shape[1], frame.shape[0]))
+                video.write(draw_faces(frame, faces, engine.classifier.class_names))
+    finally:
+        if video is not None:
+            video.close()
+    return labelled
+
+
+def run(args: argparse.Namespace) -> int:
+    missing = [s for s in args.inputs if not Path(s).exists()]
+    if missing:
+        print(f"analyze: no such input: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    classifier = EmotionClassifier.from_checkpoint(args.weights)
+    smoothing = SmoothingConfig(args.time_constant_ms, args.switch_margin)
+    csv_file = open(args.csv, "w", newline="") if args.csv else None
+    writer = csv.writer(csv_file) if csv_file else None
+    if writer:
+        writer.writerow(CSV_COLUMNS)
+    plot_series: dict = {}
+    try:
+        for source in args.inputs:
+            engine = EmotionEngine(classifier, TrackerConfig(), smoothing)
+            video_out = video_path_for(args.video, source, len(args.inputs) > 1) if args.video else None
+            labelled = analyze_input(source, engine, args.fps, writer, video_out, plot_series)
+            if not args.quiet:
+                print(f"{source}: {len(labelled)} face-frames")
+                for track_id, label, start, end in timeline(labelled):
+                    print(f"  track {track_id}: {start:7.2f}-{end:7.2f} s  {label}")
+    finally:
+        if csv_file:
+            csv_file.close()
+    if args.plot:
+        from emotion.plots import plot_probability_timelines
+
+        plot_probability_timelines(plot_series, classifier.class_names, args.plot)
+    return 0

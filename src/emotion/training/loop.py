@@ -1,0 +1,277 @@
+"""The training loop: epochs of augmented, class-balanced batches; validation macro-F1; early stopping;
+best/last checkpoints; resume; metrics JSON and plots.
+
+A run directory holds ``best.pt`` (highest validation macro-F1), ``last.pt`` (end of the latest epoch) with
+``last_state.pt`` (its optimiser and scheduler state, for ``resume``), ``metrics.json``, ``confusion.png``,
+``learning_curve.png`` and ``cache/`` (generated synthetic data, unless the config names a cache_dir).
+
+Reproducibility: every random draw of epoch e (sampling, augmentation, dropout) comes from generators
+seeded with (seed, e), so a resumed run continues exactly as an uninterrupted one would, with no RNG
+state to carry beyond the epoch number.
+"""
+
+import json
+import math
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from emotion.checkpoint import load_checkpoint, save_checkpoint
+from emotion.classes import EMOTIONS, NUM_CLASSES
+from emotion.features import FeatureConfig
+from emotion.models import ModelConfig, build_model
+from emotion.normalize import NormalizationConfig
+from emotion.paths import REPO_ROOT
+from emotion.training.config import TrainConfig, feature_config, model_config, norm_config
+from emotion.training.data import (TrainData, build_data, class_loss_weights, make_batch,
+                                   sampling_probabilities)
+from emotion.training.metrics import evaluate_predictions, format_report
+from emotion.training.plots import plot_confusion, plot_learning_curve
+
+
+@dataclass
+class RunSetup:
+    """What a run trains: the network and the configs stored with it."""
+
+    model: torch.nn.Module
+    model_config: ModelConfig
+    feature_config: FeatureConfig
+    norm_config: NormalizationConfig
+
+
+def git_commit() -> str | None:
+    """The repository's HEAD commit, or None outside a git checkout."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def setup_model(cfg: TrainConfig) -> RunSetup:
+    """A fresh network from the config, or the ``init`` checkpoint's network and configs (fine-tuning)."""
+    if cfg.init is not None:
+        ck = load_checkpoint(cfg.init)
+        if tuple(ck.class_names) != EMOTIONS:
+            raise ValueError(f"init checkpoint {cfg.init} has classes {ck.class_names}, expected {EMOTIONS}")
+        if ck.window != cfg.window:
+            raise ValueError(f"init checkpoint {cfg.init} uses {ck.window}-frame windows, the config {cfg.window}")
+        return RunSetup(ck.model, ck.model_config, ck.feature_config, ck.norm_config)
+    mc, fc = model_config(cfg), feature_config(cfg)
+    return RunSetup(build_model(mc, fc.channels, NUM_CLASSES), mc, fc, norm_config(cfg))
+
+
+def lr_lambda(cfg: TrainConfig, steps_per_epoch: int) -> Callable[[int], float]:
+    """LR multiplier per optimiser step: linear warm-up then cosine to 1% (``cosine``), constant after
+    warm-up (``constant``), or a one-cycle ramp up over 30% of the steps and cosine down (``onecycle``)."""
+    o = cfg.optim
+    total = max(1, o.epochs * steps_per_epoch)
+    warm = int(o.warmup_epochs * steps_per_epoch) if o.schedule != "onecycle" else int(0.3 * total)
+
+    def factor(step: int) -> float:
+        if step < warm:
+            return (0.04 if o.schedule == "onecycle" else 0.0) + (step + 1) / warm * (0.96 if o.schedule == "onecycle" else 1.0)
+        if o.schedule == "constant":
+            return 1.0
+        progress = min(1.0, (step - warm) / max(1, total - warm))
+        return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * progress))
+    return factor
+
+
+def predict_logits(model: torch.nn.Module, features: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """Eval-mode logits in batches. Shape: features (N, C, T, V) -> (N, K)."""
+    model.eval()
+    with torch.no_grad():
+        return torch.cat([model(features[i:i + batch_size]) for i in range(0, len(features), batch_size)])
+
+
+def _loss(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, smoothing: float,
+          weight: torch.Tensor | None) -> torch.Tensor:
+    """Cross-entropy of the logits, plus one per stream when the model has ``stream_logits`` (RA-GCN; its
+    ``combine`` gives the combined logits from the same pass)."""
+    if not hasattr(model, "stream_logits"):
+        return F.cross_entropy(model(x), y, weight=weight, label_smoothing=smoothing)
+    streams = model.stream_logits(x)
+    combined = model.combine(streams) if hasattr(model, "combine") else model(x)
+    return sum((F.cross_entropy(logits, y, weight=weight, label_smoothing=smoothing) for logits in streams),
+               F.cross_entropy(combined, y, weight=weight, label_smoothing=smoothing))
+
+
+def _resume_key(cfg_dict: dict) -> dict:
+    """A config dict without the keys a resumed run may change (how long it trains, threads)."""
+    key = json.loads(json.dumps(cfg_dict))
+    for name in ("epochs", "patience", "max_minutes"):
+        key.get("optim", {}).pop(name, None)
+    key.pop("source_file", None)
+    key.pop("threads", None)
+    return key
+
+
+class Trainer:
+    """One run in one directory: ``Trainer(cfg, out).fit(resume=False)``."""
+
+    def __init__(self, cfg: TrainConfig, out_dir: str | Path, progress: bool = True,
+                 log: Callable[[str], None] = print) -> None:
+        self.cfg, self.out, self.progress, self.log = cfg, Path(out_dir), progress, log
+        self.out.mkdir(parents=True, exist_ok=True)
+        torch.set_num_threads(cfg.threads)
+        torch.manual_seed(cfg.seed)
+        self.data: TrainData = build_data(cfg, cfg.cache_dir or self.out / "cache", progress)
+        self.setup = setup_model(cfg)
+        self.model = self.setup.model
+        o = cfg.optim
+        self.samples = o.samples_per_epoch or len(self.data.train)
+        self.steps_per_epoch = max(1, self.samples // o.batch_size)
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=o.lr, weight_decay=o.weight_decay)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_lambda(cfg, self.steps_per_epoch))
+        self.probs = sampling_probabilities(self.data.train.labels, self.data.weights, NUM_CLASSES,
+                                            balance=o.balance == "sampler")
+        self.loss_weight = class_loss_weights(self.data.train.labels, NUM_CLASSES) if o.balance == "loss" else None
+        self.val_x = make_batch(self.data.val.landmarks, self.setup.norm_config, self.setup.feature_config)
+        self.val_y = torch.as_tensor(self.data.val.labels)
+        self.history: list[dict] = []
+        self.best_f1, self.best_epoch, self.epoch = -1.0, 0, 0
+        self.elapsed_s = 0.0
+
+    # ---- checkpoints ----
+    def _save(self, name: str, metrics: dict) -> Path:
+        """A checkpoint whose ``extra`` holds the metrics, config, commit, data summary and progress."""
+        s = self.setup
+        extra = {"metrics": metrics, "train_config": self.cfg.to_dict(), "git_commit": git_commit(),
+                 "data": self.data.summary, "epoch": self.epoch, "history": self.history,
+                 "best_f1": self.best_f1, "best_epoch": self.best_epoch, "elapsed_s": self.elapsed_s}
+        return save_checkpoint(self.out / name, self.model, s.model_config, s.feature_config, s.norm_config,
+                               EMOTIONS, extra)
+
+    def _save_last(self, metrics: dict) -> None:
+        """last.pt plus last_state.pt (optimiser and scheduler tensors, which checkpoints keep out of extra)."""
+        state = {"epoch": self.epoch, "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict()}
+        tmp = self.out / "last_state.pt.tmp"
+        torch.save(state, tmp)
+        tmp.replace(self.out / "last_state.pt")
+        self._save("last.pt", metrics)
+
+    def _resume(self) -> None:
+        path = self.out / "last.pt"
+        if not path.is_file() or not (self.out / "last_state.pt").is_file():
+            raise FileNotFoundError(f"cannot resume: no {path} and last_state.pt")
+        ck = load_checkpoint(path)
+        state = torch.load(self.out / "last_state.pt", map_location="cpu", weights_only=True)
+        if state["epoch"] != ck.extra["epoch"]:
+            raise ValueError(f"cannot resume: {path} and last_state.pt are from different epochs")
+        if _resume_key(ck.extra.get("train_config", {})) != _resume_key(self.cfg.to_dict()):
+            raise ValueError(f"cannot resume: {path} was trained with a different config "
+                             f"(only optim.epochs, optim.patience and optim.max_minutes may change)")
+        self.model.load_state_dict(ck.model.state_dict())
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.epoch, self.history = ck.extra["epoch"], list(ck.extra["history"])
+        self.best_f1, self.best_epoch = ck.extra["best_f1"], ck.extra["best_epoch"]
+        self.elapsed_s = ck.extra["elapsed_s"]
+        self.log(f"resumed from {path} after epoch {self.epoch} (best macro-F1 {self.best_f1:.4f})")
+
+    # ---- epochs ----
+    def train_epoch(self) -> float:
+        """One epoch of augmented batches; returns the mean training loss."""
+        cfg, o = self.cfg, self.cfg.optim
+        rng = np.random.default_rng([cfg.seed, self.epoch])
+        torch.manual_seed(cfg.seed * 100_003 + self.epoch)
+        n = self.steps_per_epoch * o.batch_size
+        if o.balance == "none" and self.samples == len(self.data.train):
+            order = rng.permutation(len(self.data.train))[:n]
+        else:
+            order = rng.choice(len(self.data.train), size=n, p=self.probs)
+        self.model.train()
+        total = 0.0
+        bar = tqdm(range(self.steps_per_epoch), desc=f"epoch {self.epoch + 1}/{o.epochs}", leave=False,
+                   disable=not self.progress, unit="batch")
+        for step in bar:
+            idx = np.sort(order[step * o.batch_size:(step + 1) * o.batch_size])
+            x = make_batch(self.data.train.landmarks[idx], self.setup.norm_config, self.setup.feature_config,
+                           cfg.augment, rng)
+            y = torch.as_tensor(self.data.train.labels[idx])
+            loss = _loss(self.model, x, y, o.label_smoothing, self.loss_weight)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if o.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), o.grad_clip)
+            self.optimizer.step()
+            self.scheduler.step()
+            total += float(loss.detach())
+            bar.set_postfix(loss=f"{total / (step + 1):.3f}")
+        return total / self.steps_per_epoch
+
+    def validate(self) -> tuple[dict, float]:
+        """Validation report and loss (plain cross-entropy, no smoothing)."""
+        logits = predict_logits(self.model, self.val_x, self.cfg.optim.eval_batch_size)
+        loss = float(F.cross_entropy(logits, self.val_y))
+        rep = evaluate_predictions(self.val_y.numpy(), logits.argmax(1).numpy(), EMOTIONS)
+        return rep, loss
+
+    def fit(self, resume: bool = False) -> dict:
+        """Train until the epochs run out, validation macro-F1 stops improving for ``patience`` epochs, or
+        ``max_minutes`` passes; then write the final metrics and plots (from best.pt) and return them."""
+        o = self.cfg.optim
+        if resume:
+            self._resume()
+        self.log(f"train {len(self.data.train)} windows {self.data.summary['train_classes']}, "
+                 f"val {len(self.data.val)} windows {self.data.summary['val_classes']}, "
+                 f"{sum(p.numel() for p in self.model.parameters())} parameters")
+        while self.epoch < o.epochs and not self._stop_reason():
+            start = time.perf_counter()
+            train_loss = self.train_epoch()
+            rep, val_loss = self.validate()
+            self.epoch += 1
+            self.elapsed_s += time.perf_counter() - start
+            row = {"epoch": self.epoch, "train_loss": train_loss, "val_loss": val_loss,
+                   "val_accuracy": rep["accuracy"], "val_macro_f1": rep["macro_f1"],
+                   "lr": self.optimizer.param_groups[0]["lr"], "elapsed_s": round(self.elapsed_s, 1)}
+            self.history.append(row)
+            improved = rep["macro_f1"] > self.best_f1
+            if improved:
+                self.best_f1, self.best_epoch = rep["macro_f1"], self.epoch
+                self._save("best.pt", rep)
+            self._save_last(rep)
+            self.log(f"epoch {self.epoch}: loss {train_loss:.4f} val loss {val_loss:.4f} "
+                     f"acc {rep['accuracy']:.4f} macro-F1 {rep['macro_f1']:.4f}{' *' if improved else ''} "
+                     f"({self.elapsed_s / 60:.1f} min)")
+        return self.finish(self._stop_reason() or "epochs done")
+
+    def _stop_reason(self) -> str | None:
+        o = self.cfg.optim
+        if self.epoch - self.best_epoch >= o.patience and self.epoch > 0:
+            return f"early stop: no macro-F1 gain for {o.patience} epochs"
+        if o.max_minutes and self.elapsed_s >= o.max_minutes * 60:
+            return f"time limit of {o.max_minutes} min reached"
+        return None
+
+    def finish(self, reason: str) -> dict:
+        """Evaluate best.pt on validation; write metrics.json, confusion.png, learning_curve.png."""
+        best = load_checkpoint(self.out / "best.pt")
+        logits = predict_logits(best.model, self.val_x, self.cfg.optim.eval_batch_size)
+        rep = evaluate_predictions(self.val_y.numpy(), logits.argmax(1).numpy(), EMOTIONS)
+        metrics = {"validation": rep, "best_epoch": self.best_epoch, "epochs_run": self.epoch,
+                   "stop_reason": reason, "train_minutes": round(self.elapsed_s / 60, 2),
+                   "parameters": sum(p.numel() for p in best.model.parameters()),
+                   "history": self.history, "data": self.data.summary, "config": self.cfg.to_dict(),
+                   "git_commit": git_commit()}
+        (self.out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+        plot_confusion(np.array(rep["confusion"]), EMOTIONS, self.out / "confusion.png",
+                       f"validation, best epoch {self.best_epoch}: acc {rep['accuracy']:.3f}, "
+                       f"macro-F1 {rep['macro_f1']:.3f}")
+        plot_learning_curve(self.history, self.out / "learning_curve.png")
+        self.log(f"{reason}; best epoch {self.best_epoch}\n{format_report(rep)}")
+        return metrics
+
+
+def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False, progress: bool = True,
+          log: Callable[[str], None] = print) -> dict:
+    """Run (or resume) the training described by ``cfg`` in ``out_dir``; returns the final metrics."""
+    return Trainer(cfg, out_dir, progress, log).fit(resume)

@@ -1,0 +1,79 @@
+"""`python -m emotion analyze`: the documented CSV, video and plot from real media, clear errors."""
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import pytest
+
+from emotion.paths import shared_media
+from emotion.tools.analyze import CSV_COLUMNS, timeline
+
+SINGLE = shared_media("single_face.mp4")
+needs_media = pytest.mark.skipif(not SINGLE.is_file(), reason=f"real media missing: {SINGLE} (see README: shared data)")
+
+
+def analyze(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "emotion", "analyze", *args], capture_output=True, text=True,
+                          timeout=240)
+
+
+@needs_media
+def test_analyze_single_face_writes_documented_csv_video_and_plot(tmp_path, random_weights):
+    out_csv, out_mp4, out_png = tmp_path / "a.csv", tmp_path / "a.mp4", tmp_path / "a.png"
+    result = analyze(str(SINGLE), "--weights", str(random_weights), "--csv", str(out_csv), "--video", str(out_mp4),
+                     "--plot", str(out_png))
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(out_csv.open()))
+    assert list(rows[0].keys()) == CSV_COLUMNS
+    assert CSV_COLUMNS[-5:] == ["p_happy", "p_sad", "p_neutral", "p_anger", "p_surprise"]
+    frames = [int(r["frame"]) for r in rows]
+    assert len(set(frames)) >= 0.9 * 72 and frames[0] == 0  # a face, and a label, from the first frame
+    assert {r["input"] for r in rows} == {str(SINGLE)}
+    assert int(rows[0]["buffer_frames"]) == 1 and max(int(r["buffer_frames"]) for r in rows) == 45
+    for r in rows:
+        probs = [float(r[c]) for c in CSV_COLUMNS[-5:]]
+        assert abs(sum(probs) - 1) < 0.01 and r["label"] in ("Happy", "Sad", "Neutral", "Anger", "Surprise")
+        assert int(r["w"]) > 20 and int(r["h"]) > 20
+    capture = cv2.VideoCapture(str(out_mp4))
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 72
+    assert out_png.stat().st_size > 10_000
+    assert "track 0" in result.stdout or "track 1" in result.stdout
+
+
+@needs_media
+def test_analyze_image_folder_and_several_inputs(tmp_path, random_weights):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    capture = cv2.VideoCapture(str(SINGLE))
+    for i in range(2):
+        ok, frame = capture.read()
+        assert ok
+        cv2.imwrite(str(folder / f"f{i}.png"), frame)
+    image = shared_media("single_face.jpg")
+    result = analyze(str(folder), str(image), "--weights", str(random_weights), "--csv", str(tmp_path / "b.csv"),
+                     "--fps", "10")
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader((tmp_path / "b.csv").open()))
+    by_input = {r["input"] for r in rows}
+    assert by_input == {str(folder), str(image)}
+    folder_rows = [r for r in rows if r["input"] == str(folder)]
+    assert [r["frame"] for r in folder_rows] == ["0", "1"] and folder_rows[1]["time_s"] == "0.100"
+
+
+def test_analyze_refuses_missing_input_and_bad_weights(tmp_path):
+    result = analyze(str(tmp_path / "nope.mp4"))
+    assert result.returncode == 2 and "no such input" in result.stderr
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    img = tmp_path / "x.png"
+    cv2.imwrite(str(img), (255 * __import__("numpy").ones((20, 20, 3))).astype("uint8"))
+    result = analyze(str(img), "--weights", str(bad))
+    assert result.returncode != 0 and "bad.pt" in result.stderr
+
+
+def test_timeline_merges_runs_per_track():
+    rows = [(0.0, 1, "Neutral"), (0.1, 1, "Neutral"), (0.1, 2, "Happy"), (0.2, 1, "Happy"), (0.3, 2, "Happy")]
+    assert timeline(rows) == [(1, "Neutral", 0.0, 0.1), (2, "Happy", 0.1, 0.3), (1, "Happy", 0.2, 0.2)]

@@ -1,0 +1,274 @@
+"""Training: config checks, augmentation invariants, metrics, data split/balance, a smoke run and resume."""
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from emotion.checkpoint import load_checkpoint
+from emotion.classes import EMOTIONS
+from emotion.cli import main
+from emotion.datasets.windows import WindowSet
+from emotion.face68 import LEFT_EYE, RIGHT_EYE, eye_centres
+from emotion.paths import REPO_ROOT, shared_dir
+from emotion.training.augment import AugmentConfig, augment_batch, mirror, pad_start, resample_speed
+from emotion.training.config import ConfigError, load_config, model_config
+from emotion.models import ModelConfig, build_model
+from emotion.training.loop import _loss, train
+from emotion.training.data import fit_window, sampling_probabilities, split_by_group, to_class_order
+from emotion.training.metrics import confusion_matrix, report
+
+CONFIGS = REPO_ROOT / "configs"
+torch.set_num_threads(1)
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "run.toml"
+    path.write_text(text)
+    return path
+
+
+SYNTH = '[[sources]]\nkind = "synth"\ncount = 10\n'
+
+
+# ---- config ----
+
+@pytest.mark.parametrize("name", ["train_default.toml", "train_smoke.toml", "train_ragcn.toml"])
+def test_shipped_configs_load(name):
+    cfg = load_config(CONFIGS / name)
+    assert cfg.sources and model_config(cfg).window == cfg.window
+
+
+@pytest.mark.parametrize("text, words", [
+    ("learning_rate = 1\n" + SYNTH, ["top level", "learning_rate"]),
+    (SYNTH + "rate = 1\n", ["[sources #1]", "rate"]),
+    ("seed = -1\n" + SYNTH, ["'seed'", "integer"]),
+    (SYNTH + "[optim]\nlr = -0.1\n", ["[optim]", "'lr'", "> 0.0"]),
+    (SYNTH + "[optim]\nepoch = 3\n", ["[optim]", "epoch"]),
+    (SYNTH + "[optim]\nschedule = 'step'\n", ["'schedule'", "cosine"]),
+    (SYNTH + "[augment]\nmirror_p = 2\n", ["[augment]", "'mirror_p'", "probability"]),
+    (SYNTH + "[model]\nchannels = 3\n", ["[model]", "channels"]),
+    (SYNTH + "[model]\ntemporal_kernel = 4\n", ["[model]", "odd"]),
+    (SYNTH + "[model]\npreset = 'huge'\n", ["[model]", "'preset'"]),
+    ('[[sources]]\nkind = "synth"\n', ["sources #1", "count"]),
+    ('[[sources]]\nkind = "windows"\n', ["sources #1", "path"]),
+    ('[[sources]]\nkind = "video"\n', ["sources #1", "'kind'"]),
+    ("seed = 1\n", ["sources"]),
+    (SYNTH.replace("count = 10", "count = 10\nsplit = 'val'"), ["nothing to train"]),
+    ('init = "x.pt"\n' + SYNTH + "[model]\narch = 'stgcn'\n", ["[model]", "checkpoint"]),
+])
+def test_config_errors_name_file_and_key(tmp_path, text, words):
+    path = _write(tmp_path, text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    message = str(err.value)
+    assert str(path) in message
+    for word in words:
+        assert word in message, message
+
+
+def test_config_resolves_paths_against_its_folder(tmp_path):
+    cfg = load_config(_write(tmp_path, '[[sources]]\nkind = "windows"\npath = "data/w.npz"\nweight = 2.5\n'))
+    assert cfg.sources[0].path == (tmp_path / "data" / "w.npz").resolve()
+    assert cfg.sources[0].weight == 2.5
+
+
+def test_broken_toml_and_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(_write(tmp_path, "seed = = 1"))
+    with pytest.raises(ConfigError, match="no such config"):
+        load_config(tmp_path / "absent.toml")
+
+
+# ---- augmentation ----
+
+def _faces(n: int = 4, t: int = 6, seed: int = 0) -> np.ndarray:
+    """Random windows with the right eye on the image left, the left eye on the right."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 5, (n, t, 68, 2)).astype(np.float32) + [200.0, 150.0]
+    x[:, :, list(RIGHT_EYE), 0] -= 30
+    x[:, :, list(LEFT_EYE), 0] += 30
+    return x
+
+
+def test_mirror_twice_is_identity_and_keeps_eye_sides():
+    x = _faces()
+    np.testing.assert_allclose(mirror(mirror(x)), x, atol=1e-4)
+    m = mirror(x)
+    right, left = eye_centres(m)
+    assert (right[..., 0] < left[..., 0]).all(), "the subject's right eye must stay on the image left"
+    # point 36 (right eye outer corner) of the mirror is point 45 of the original, reflected
+    centre = x[..., 0].mean(axis=(1, 2))[:, None]
+    np.testing.assert_allclose(m[:, :, 36, 0], 2 * centre - x[:, :, 45, 0], atol=1e-3)
+    np.testing.assert_allclose(m[:, :, 36, 1], x[:, :, 45, 1])
+
+
+def test_speed_keeps_end_frame_and_pad_repeats_frame_k():
+    x = _faces(3, 10)
+    same = resample_speed(x, np.ones(3))
+    np.testing.assert_allclose(same, x, atol=1e-5)
+    fast = resample_speed(x, np.array([0.7, 1.3, 1.0]))
+    np.testing.assert_allclose(fast[:, -1], x[:, -1], atol=1e-5)
+    assert not np.allclose(fast[0], x[0])
+    np.testing.assert_allclose(fast[1, :2], x[1, :1].repeat(2, 0), atol=1e-5)  # before the start: frame 0
+    padded = pad_start(x, np.array([0, 3, 9]))
+    np.testing.assert_array_equal(padded[0], x[0])
+    assert (padded[1, :4] == x[1, 3]).all() and (padded[1, 4:] == x[1, 4:]).all()
+    assert (padded[2] == x[2, 9]).all()
+
+
+def test_augment_batch_is_seeded_and_off_means_identity():
+    x = _faces(8, 12)
+    cfg = AugmentConfig()
+    a = augment_batch(x, cfg, np.random.default_rng(3))
+    b = augment_batch(x, cfg, np.random.default_rng(3))
+    assert a.shape == x.shape and a.dtype == np.float32
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, x)
+    off = AugmentConfig(mirror_p=0, rotation_deg=0, scale=0, aniso=0, shift=0, jitter=0, jitter_max=0,
+                        speed_p=0, pad_p=0, dropout_p=0)
+    np.testing.assert_allclose(augment_batch(x, off, np.random.default_rng(0)), x, atol=1e-3)
+    only_dropout = AugmentConfig(**{**off.__dict__, "dropout_p": 1.0})
+    dropped = augment_batch(x, only_dropout, np.random.default_rng(1))
+    changed = ~np.isclose(dropped, x, atol=1e-4).all(axis=-1)                         # (N, T, 68)
+    for window in changed:
+        frames, points = np.flatnonzero(window.any(axis=1)), np.flatnonzero(window.any(axis=0))
+        assert len(frames) and np.array_equal(frames, np.arange(frames[0], frames[-1] + 1))  # one span
+        assert len(points) <= 20                                                      # one face part
+    with pytest.raises(ValueError, match="speed_min"):
+        AugmentConfig(speed_min=1.2, speed_max=1.0)
+
+
+# ---- metrics ----
+
+def test_metrics_on_a_hand_made_confusion():
+    y_true = np.array([0, 0, 0, 1, 1, 2])
+    y_pred = np.array([0, 0, 1, 1, 2, 2])
+    cm = confusion_matrix(y_true, y_pred, 3)
+    assert cm.tolist() == [[2, 1, 0], [0, 1, 1], [0, 0, 1]]
+    rep = report(cm, ["a", "b", "c"])
+    assert rep["accuracy"] == pytest.approx(4 / 6)
+    assert rep["per_class"]["a"] == pytest.approx({"precision": 1.0, "recall": 2 / 3, "f1": 0.8, "support": 3})
+    assert rep["per_class"]["b"]["precision"] == pytest.approx(0.5)
+    assert rep["per_class"]["c"]["f1"] == pytest.approx(2 / 3)
+    assert rep["macro_f1"] == pytest.approx((0.8 + 0.5 + 2 / 3) / 3)
+    with pytest.raises(ValueError, match=r"\[0, 3\)"):
+        confusion_matrix(np.array([3]), np.array([0]), 3)
+
+
+def test_metrics_never_predicted_class_and_absent_class():
+    rep = report(np.array([[3, 0, 0], [2, 0, 0], [0, 0, 0]]), ["a", "b", "c"])
+    assert rep["per_class"]["b"]["precision"] == 0.0 and rep["per_class"]["b"]["recall"] == 0.0
+    assert rep["macro_f1"] == pytest.approx((2 * 0.6 / 1.6 + 0.0) / 2)  # c is absent: not averaged
+
+
+# ---- data ----
+
+def test_split_by_group_never_leaks_and_balance_equalises_classes():
+    groups = np.repeat(np.array([f"id{i}" for i in range(20)]), 5)
+    val = split_by_group(groups, 0.2, np.random.default_rng(0))
+    assert set(groups[val]).isdisjoint(groups[~val])
+    assert len(set(groups[val])) == 4
+    assert not split_by_group(np.array(["one"] * 4), 0.5, np.random.default_rng(0)).any()
+    labels = np.array([0] * 90 + [1] * 10)
+    weights = np.array([1.0] * 50 + [3.0] * 50)
+    p = sampling_probabilities(labels, weights, 2, balance=True)
+    assert p.sum() == pytest.approx(1.0)
+    assert p[labels == 0].sum() == pytest.approx(0.5) and p[labels == 1].sum() == pytest.approx(0.5)
+    assert p[60] == pytest.approx(3 * p[0])  # same class, source weight 3 vs 1
+
+
+def test_fit_window_keeps_the_end_and_classes_match_by_name():
+    x = _faces(2, 10)
+    ws = WindowSet(x, [0, 1], ["a", "b"], ("sad", "Happy"))
+    short, long = fit_window(ws, 4), fit_window(ws, 13)
+    np.testing.assert_array_equal(short.landmarks, x[:, -4:])
+    np.testing.assert_array_equal(long.landmarks[:, 3:], x)
+    assert (long.landmarks[:, :3] == x[:, :1]).all()
+    ordered = to_class_order(ws)
+    assert ordered.class_names == EMOTIONS and ordered.labels.tolist() == [1, 0]
+    with pytest.raises(ValueError, match="Disgust"):
+        to_class_order(WindowSet(x, [0, 0], ["a", "b"], ("Disgust",)))
+
+
+# ---- a smoke run on tiny synthetic data, and resume ----
+
+needs_sfm = pytest.mark.skipif(not (shared_dir() / "data" / "sfm").is_dir(),
+                               reason=f"Surrey Face Model not found under {shared_dir()} (set EMOTION_SHARED)")
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    """configs/train_smoke.toml trained once (8 epochs, about 5 s), cache in a shared folder."""
+    root = tmp_path_factory.mktemp("smoke")
+    cfg = dataclasses.replace(load_config(CONFIGS / "train_smoke.toml"), cache_dir=root / "cache")
+    metrics = train(cfg, root / "run", progress=False, log=lambda msg: None)
+    return cfg, root, metrics
+
+
+@needs_sfm
+def test_smoke_run_learns_and_writes_everything(smoke):
+    cfg, root, metrics = smoke
+    run = root / "run"
+    for name in ("best.pt", "last.pt", "last_state.pt", "metrics.json", "confusion.png", "learning_curve.png"):
+        assert (run / name).is_file() and (run / name).stat().st_size > 0, name
+    assert len(list((root / "cache").glob("synth_n400_s5_t16_*.npz"))) == 1
+    val = metrics["validation"]
+    assert val["accuracy"] > 0.4 and val["macro_f1"] > 0.35, val  # chance is 0.2
+    stored = json.loads((run / "metrics.json").read_text())
+    assert stored["validation"]["accuracy"] == pytest.approx(val["accuracy"])
+    assert len(stored["history"]) == cfg.optim.epochs
+    assert stored["data"]["train_windows"] + stored["data"]["val_windows"] == 400
+    best = load_checkpoint(run / "best.pt")
+    assert best.window == 16 and best.class_names == EMOTIONS
+    assert best.extra["train_config"]["optim"]["epochs"] == cfg.optim.epochs
+    assert best.extra["metrics"]["macro_f1"] == pytest.approx(val["macro_f1"])
+    assert best.extra["epoch"] == metrics["best_epoch"]
+
+
+@needs_sfm
+def test_resume_continues_exactly_where_it_stopped(smoke):
+    cfg, root, metrics = smoke
+    run = root / "resumed"
+
+    def interrupt_after_epoch_5(msg: str) -> None:
+        if msg.startswith("epoch 5:"):
+            raise KeyboardInterrupt  # as if Ctrl-C hit after last.pt was written
+
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, run, progress=False, log=interrupt_after_epoch_5)
+    train(cfg, run, resume=True, progress=False, log=lambda msg: None)
+    history = json.loads((run / "metrics.json").read_text())["history"]
+    assert [h["epoch"] for h in history] == list(range(1, cfg.optim.epochs + 1))
+    for got, want in zip(history, metrics["history"]):
+        assert got["train_loss"] == pytest.approx(want["train_loss"], rel=1e-5)
+        assert got["val_macro_f1"] == pytest.approx(want["val_macro_f1"])
+    changed = dataclasses.replace(cfg, augment=dataclasses.replace(cfg.augment, mirror_p=0.0))
+    with pytest.raises(ValueError, match="different config"):
+        train(changed, run, resume=True, progress=False, log=lambda msg: None)
+    with pytest.raises(FileNotFoundError, match="cannot resume"):
+        train(cfg, root / "never-ran", resume=True, progress=False, log=lambda msg: None)
+
+
+@needs_sfm
+def test_train_cli_reports_config_errors(tmp_path, capsys):
+    bad = _write(tmp_path, SYNTH + "[optim]\nlr = 0\n")
+    assert main(["train", "--config", str(bad), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and "'lr'" in err
+
+
+def test_ragcn_loss_adds_one_cross_entropy_per_stream():
+    torch.manual_seed(0)
+    mc = ModelConfig(arch="ragcn", num_streams=2, blocks=((8, 2),), temporal_kernel=3, window=6, dropout=0.0)
+    model = build_model(mc, 4, len(EMOTIONS))
+    x, y = torch.randn(5, 4, 6, 68), torch.tensor([0, 1, 2, 3, 4])
+    streams = model.stream_logits(x)
+    expected = F.cross_entropy(model(x), y) + sum(F.cross_entropy(s, y) for s in streams)
+    assert _loss(model, x, y, 0.0, None).item() == pytest.approx(expected.item(), rel=1e-5)
+    plain = build_model(ModelConfig(blocks=((8, 2),), temporal_kernel=3, window=6, dropout=0.0), 4, len(EMOTIONS))
+    assert _loss(plain, x, y, 0.0, None).item() == pytest.approx(F.cross_entropy(plain(x), y).item(), rel=1e-5)
