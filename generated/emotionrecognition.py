@@ -3,10 +3,16 @@
 
 CONFIG defaults to etc/config (relative to the current directory, else to the component root). Imports
 come from paths derived from this file, never from the current directory. Stops cleanly on SIGINT,
-SIGTERM and CommonBehavior.killYourSelf. A malformed config: one error line, exit status 2.
+SIGTERM and CommonBehavior.killYourSelf.
+
+Start-up faults end the process with one error line on stderr (``EMOTION_DEBUG=1`` adds the traceback):
+- a malformed config (bad value, missing required key): exit status 2; an unknown key is only a warning;
+- missing or corrupt weights (``Model.Weights``), a missing dlib predictor, a bad proxy or endpoint, an
+  unknown host, a port in use: exit status 1.
 """
 
 import argparse
+import os
 import signal
 import sys
 from pathlib import Path
@@ -18,10 +24,21 @@ for _path in (COMPONENT_ROOT / "generated", COMPONENT_ROOT / "src"):
 
 from emotion.middleware.config import ConfigError  # noqa: E402
 from configloader import load_component_config  # noqa: E402
-from interfaces import InterfaceManager, startup_check  # noqa: E402
+from interfaces import InterfaceManager, StartupError, startup_check  # noqa: E402
 from specificworker import SpecificWorker  # noqa: E402
 
 DEFAULT_CONFIG = Path("etc") / "config"
+STARTUP_FAULTS = (StartupError, ValueError, OSError)
+"""What a bad deployment raises while starting (the worker turns unusable weights into ValueError)."""
+
+
+def startup_failed(exc: Exception) -> int:
+    """Print ``exc`` as one error line (re-raise under EMOTION_DEBUG); exit status 1."""
+    if os.environ.get("EMOTION_DEBUG"):
+        raise exc
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    print(f"emotionrecognition: start-up error: {reason}", file=sys.stderr)
+    return 1
 
 
 def resolve_config(path: Path) -> Path:
@@ -47,10 +64,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"startup check: {startup_check()} structs built, config {config_path} OK")
         return 0
 
-    manager = InterfaceManager(config, params)
+    try:
+        manager = InterfaceManager(config, params)
+    except STARTUP_FAULTS as exc:
+        return startup_failed(exc)
     try:
         worker = SpecificWorker(manager.get_proxies_map(), params, config_path)
         manager.set_default_handlers(worker)
+    except STARTUP_FAULTS as exc:
+        manager.destroy()
+        return startup_failed(exc)
     except Exception:
         manager.destroy()
         raise

@@ -1,5 +1,9 @@
-"""GenericWorker: the periodic compute loop and CommonBehavior, headless (no Qt). Behaviour is in
+"""GenericWorker: the event-driven compute loop and CommonBehavior, headless (no Qt). Behaviour is in
 src/specificworker.py; this file only times ``compute()`` and answers rcmonitor.
+
+The loop is event-driven: ``wake()`` (called when a frame arrives) runs ``compute()`` at once, and
+``Period.Compute`` is only the longest wait between two compute calls (the poll period when nothing wakes
+it). A wake during ``compute()`` is not lost: the next call starts as soon as this one returns.
 
 Refused changes (setPeriod, setParameterList, reloadConfig) raise ValueError with the reason; Ice hands
 it to the client as ``Ice.UnknownException`` whose ``unknown`` text carries that reason (CommonBehavior's
@@ -21,11 +25,12 @@ RoboCompCommonBehavior = load_interfaces().RoboCompCommonBehavior
 
 
 class GenericWorker:
-    """Runs ``compute()`` every ``Period.Compute`` ms in its own thread until ``stop()``."""
+    """Runs ``compute()`` on every ``wake()`` and at least every ``Period.Compute`` ms, in its own thread,
+    until ``stop()``."""
 
     PARAMETERS: tuple[ParameterSpec, ...] = (
         ParameterSpec("Period.Compute", int, 50, editable=True, minimum=1, maximum=3_600_000,
-                      doc="compute period in ms"),
+                      doc="longest wait between compute calls in ms (a wake() runs compute at once)"),
     )
 
     def __init__(self, mprx: dict[str, Any], params: ParameterSet, config_path: Path | str | None = None) -> None:
@@ -54,7 +59,11 @@ class GenericWorker:
         self._apply({"Period.Compute": period})
 
     def compute(self) -> None:
-        """One period's work (SpecificWorker overrides it)."""
+        """One round of work (SpecificWorker overrides it)."""
+
+    def wake(self) -> None:
+        """Run ``compute()`` now instead of at the end of the period (thread-safe, cheap, idempotent)."""
+        self._wake.set()
 
     def start(self) -> None:
         if self._thread is None:
@@ -65,6 +74,7 @@ class GenericWorker:
         self.state = RoboCompCommonBehavior.State.Running
         while not self._stop.is_set():
             started = time.monotonic()
+            self._wake.clear()  # before compute: a wake() during it makes the next round start at once
             try:
                 self.compute()
             except Exception:
@@ -73,7 +83,6 @@ class GenericWorker:
             remaining = self.Period / 1000.0 - (time.monotonic() - started)
             if remaining > 0:
                 self._wake.wait(remaining)
-            self._wake.clear()
 
     def stop(self) -> None:
         """Ask the loop (and the component's main thread) to finish."""

@@ -4,9 +4,14 @@
 - Publishes: ``EmotionRecognitionPubPub``, a publisher kept fresh by the TopicLink.
 - Implements: ``emotionrecognition`` and ``commonbehavior`` servants on their adapters.
 - Subscribes: ``CameraRGBDSimplePub`` (with its prefix), re-subscribed after IceStorm restarts.
+
+A bad proxy or endpoint, an unknown host or a port in use raises ``StartupError``: one line naming the
+config key, its value and the reason (the main script prints it and exits).
 """
 
-from typing import Any
+import contextlib
+import os
+from typing import Any, Iterator
 
 import Ice
 
@@ -22,6 +27,33 @@ from emotionrecognitionI import EmotionRecognitionI
 CALL_TIMEOUT_MS = 2000
 
 
+class StartupError(RuntimeError):
+    """The component cannot start as configured; ``str()`` is one line naming the config key."""
+
+
+def ice_reason(exc: Exception) -> str:
+    """A one-line reason for an Ice error (Ice's own ``str()`` spans several lines)."""
+    if isinstance(exc, Ice.EndpointParseException):
+        return exc.str
+    if isinstance(exc, Ice.ProxyParseException):
+        return exc.str
+    if isinstance(exc, Ice.DNSException):
+        return f"unknown host {exc.host!r}"
+    if isinstance(exc, Ice.SyscallException) and exc.error:
+        return f"{os.strerror(exc.error)} ({type(exc).__name__})"
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip() not in ("", "{", "}")]
+    return "; ".join(lines) or type(exc).__name__
+
+
+@contextlib.contextmanager
+def config_value(key: str, value: str) -> Iterator[None]:
+    """Turn an Ice error raised while using config ``key`` into a StartupError naming it."""
+    try:
+        yield
+    except Ice.Exception as exc:
+        raise StartupError(f"{key} = {value!r}: {ice_reason(exc)}") from None
+
+
 class InterfaceManager:
     """Builds the communicator, proxies, publishers, adapters and subscriptions from the config."""
 
@@ -29,15 +61,21 @@ class InterfaceManager:
         self.params = params
         self.modules = load_interfaces()
         self.communicator = make_communicator(config.section("Ice"))
-        self.topic_link = TopicLink(self.communicator, str(params["Proxies.TopicManager"]),
-                                    interval_s=float(params["TopicLink.IntervalS"]))
-        self.requires = self._requires()
+        try:
+            with config_value("Proxies.TopicManager", str(params["Proxies.TopicManager"])):
+                self.topic_link = TopicLink(self.communicator, str(params["Proxies.TopicManager"]),
+                                            interval_s=float(params["TopicLink.IntervalS"]))
+            self.requires = self._requires()
+        except StartupError:
+            self.communicator.destroy()
+            raise
         self.publishes = self._publishes()
-        self.adapters: dict[str, Ice.ObjectAdapter] = {}
+        self.adapters: dict[str, tuple[Ice.ObjectAdapter, str]] = {}
 
     def _requires(self) -> dict[str, Any]:
         camera = self.modules.RoboCompCameraRGBDSimple
-        base = self.communicator.stringToProxy(str(self.params["Proxies.CameraRGBDSimple"]))
+        with config_value("Proxies.CameraRGBDSimple", str(self.params["Proxies.CameraRGBDSimple"])):
+            base = self.communicator.stringToProxy(str(self.params["Proxies.CameraRGBDSimple"]))
         return {"CameraRGBDSimpleProxy": camera.CameraRGBDSimplePrx.uncheckedCast(
             base.ice_invocationTimeout(CALL_TIMEOUT_MS))}
 
@@ -50,24 +88,28 @@ class InterfaceManager:
         """What the workers receive as ``mprx``."""
         return {**self.requires, **self.publishes}
 
-    def _adapter(self, name: str, endpoints: str) -> Ice.ObjectAdapter:
-        adapter = self.communicator.createObjectAdapterWithEndpoints(name, endpoints)
-        self.adapters[name] = adapter
+    def _adapter(self, name: str, key: str) -> Ice.ObjectAdapter:
+        """Adapter ``name`` listening on the endpoints of config ``key`` (StartupError when it cannot)."""
+        endpoints = str(self.params[key])
+        with config_value(key, endpoints):
+            adapter = self.communicator.createObjectAdapterWithEndpoints(name, endpoints)
+        self.adapters[name] = (adapter, key)
         return adapter
 
     def set_default_handlers(self, worker: Any) -> None:
         """Serve the implemented interfaces and subscribe to the topics, forwarding to ``worker``."""
-        main = self._adapter("EmotionRecognition", str(self.params["Endpoints.EmotionRecognition"]))
+        main = self._adapter("EmotionRecognition", "Endpoints.EmotionRecognition")
         main.add(EmotionRecognitionI(worker), Ice.stringToIdentity("emotionrecognition"))
         behavior_endpoints = str(self.params["Endpoints.CommonBehavior"]).strip()
-        behavior = self._adapter("CommonBehavior", behavior_endpoints) if behavior_endpoints else main
+        behavior = self._adapter("CommonBehavior", "Endpoints.CommonBehavior") if behavior_endpoints else main
         behavior.add(CommonBehaviorI(worker), Ice.stringToIdentity("commonbehavior"))
-        topic = self._adapter("CameraRGBDSimplePubTopic", str(self.params["Endpoints.CameraRGBDSimplePubTopic"]))
+        topic = self._adapter("CameraRGBDSimplePubTopic", "Endpoints.CameraRGBDSimplePubTopic")
         subscriber = topic.addWithUUID(CameraRGBDSimplePubI(worker)).ice_oneway()
         self.topic_link.subscribe(
             topic_name("CameraRGBDSimplePub", str(self.params["Endpoints.CameraRGBDSimplePubPrefix"])), subscriber)
-        for adapter in self.adapters.values():
-            adapter.activate()
+        for adapter, key in self.adapters.values():
+            with config_value(key, str(self.params[key])):
+                adapter.activate()
 
     def start(self) -> None:
         """Link to rcnode (now if reachable, else in the background)."""

@@ -1,30 +1,75 @@
 """SpecificWorker: the component's behaviour.
 
-Frames arrive on ``CameraRGBDSimplePub_pushRGBD`` (or are polled with ``getImage`` when
+Frames arrive on ``CameraRGBDSimplePub_pushRGBD`` (or are polled with ``getImage`` each period when
 ``Camera.Mode = "poll"``); only the newest frame per camera waits for ``compute()`` (an overwritten one
-counts as dropped). ``compute()`` hands each pending frame to ``process_frame`` (the perception/model
-seam), publishes the states on ``EmotionRecognitionPub`` and keeps the latest per camera for the
-EmotionRecognition queries. Counters show in CommonBehavior.getParameterList as ``Stats.*``.
+counts as dropped), and each arrival wakes ``compute()`` at once. ``compute()`` decodes the pending frames,
+runs each camera's ``EmotionEngine`` (tracking, smoothing) with ONE batched model call for the faces of
+all cameras (``emotion.engine.process_frames``), publishes every processed frame's states on
+``EmotionRecognitionPub`` (an empty list for a frame without faces) and keeps the latest states per camera
+for the EmotionRecognition queries.
+
+Label policy for a track whose buffer is still short (``bufferFrames < windowFrames``): it is classified
+from its first frame on, the missing history padded with its earliest frame (``emotion.engine``); the
+fill tells a client how much history stands behind the label.
+
+Engines of cameras silent for ``Cameras.IdleS`` are dropped, and at most ``Cameras.Max`` are kept. Bad
+input (malformed images, failing polls) is counted and logged at most once per ``Log.IntervalS`` per
+kind, with its reason. Counters show in CommonBehavior.getParameterList as ``Stats.*``.
 """
 
 import collections
 import threading
 import time
-from typing import Any
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Sequence
 
 import Ice
 
-from emotion.classes import EMOTIONS
+from emotion.engine import EmotionEngine, FaceState, process_frames
+from emotion.inference import EmotionClassifier
 from emotion.middleware.config import Value
 from emotion.middleware.images import now_ms
 from emotion.middleware.parameters import ParameterSet, ParameterSpec
+from emotion.middleware.ratelimit import RateLimitedLog, message_shape
 from emotion.middleware.slices import load_interfaces
 from emotion.middleware.topics import TopicUnavailable
-from emotion.perception.image import decode_timage
+from emotion.perception.detector import LandmarkDetector
+from emotion.perception.image import ImageError, decode_timage
+from emotion.perception.tracking import CONFIG_PREFIX, TrackerConfig
+from emotion.smoothing import SmoothingConfig
 from genericworker import GenericWorker
 
 RoboCompEmotionRecognition = load_interfaces().RoboCompEmotionRecognition
+COMPONENT_ROOT: Path = Path(__file__).resolve().parents[1]
 RATE_WINDOW_S = 5.0
+
+
+def _perception_specs() -> tuple[ParameterSpec, ...]:
+    """One ``Perception.<field>`` key per TrackerConfig threshold (the window comes from the model)."""
+    defaults = TrackerConfig()
+    return tuple(
+        ParameterSpec(CONFIG_PREFIX + f.name, int if f.type in (int, "int") else float, getattr(defaults, f.name),
+                      doc=f"tracker threshold {f.name} (emotion.perception.tracking.TrackerConfig)")
+        for f in fields(TrackerConfig) if f.name != "window")
+
+
+def to_emotion_state(face: FaceState, camera_id: int) -> Any:
+    """A FaceState as RoboCompEmotionRecognition.EmotionState (landmarks interleaved x0, y0, x1, ...)."""
+    x, y, w, h = face.box
+    return RoboCompEmotionRecognition.EmotionState(
+        trackId=int(face.track_id), cameraId=int(camera_id), x=int(x), y=int(y), w=int(w), h=int(h),
+        emotion=face.label, probabilities=[float(p) for p in face.probabilities],
+        confidence=float(face.confidence), alivetime=int(face.timestamp_ms), bufferFrames=int(face.buffer_frames),
+        windowFrames=int(face.window_frames), landmarks=face.landmarks.astype(float).ravel().tolist())
+
+
+@dataclass
+class _Camera:
+    """One camera's engine and when it was last heard from (time.monotonic)."""
+
+    engine: EmotionEngine
+    last_seen: float
 
 
 class SpecificWorker(GenericWorker):
@@ -34,26 +79,59 @@ class SpecificWorker(GenericWorker):
         ParameterSpec("Camera.Name", str, "", doc="camera argument of getImage in poll mode"),
         ParameterSpec("Frames.MaxAgeMs", int, 0, editable=True, minimum=0,
                       doc="drop frames older than this at compute time (0 keeps all)"),
-    )
+        ParameterSpec("Model.Weights", str, "weights/emotion_stgcn.pt",
+                      doc="model checkpoint; a relative path is relative to the component root"),
+        ParameterSpec("Model.Threads", int, 1, minimum=1, maximum=64, doc="torch threads of the model"),
+        ParameterSpec("Smoothing.TimeConstantMs", float, SmoothingConfig.time_constant_ms, minimum=0.0,
+                      maximum=60_000.0, doc="probability EMA time constant in ms (0: no smoothing)"),
+        ParameterSpec("Smoothing.SwitchMargin", float, SmoothingConfig.switch_margin, minimum=0.0, maximum=0.99,
+                      doc="label hysteresis: another class must lead by this much to take over"),
+        ParameterSpec("Cameras.IdleS", float, 30.0, minimum=0.1, doc="drop a camera's tracks after this silence"),
+        ParameterSpec("Cameras.Max", int, 16, minimum=1, maximum=1024,
+                      doc="most cameras tracked at once (the longest silent one is dropped)"),
+        ParameterSpec("Log.IntervalS", float, 5.0, minimum=0.1, doc="at most one log line per kind of problem per"
+                      " this many seconds"),
+    ) + _perception_specs()
 
     def __init__(self, mprx: dict[str, Any], params: ParameterSet, config_path=None) -> None:
         super().__init__(mprx, params, config_path)
         self.camera = mprx["CameraRGBDSimpleProxy"]
         self.emotionrecognitionpub = mprx["EmotionRecognitionPubPub"]
+        self.log = RateLimitedLog(float(params["Log.IntervalS"]))
+        self.classifier = self._load_classifier()
+        self.detector = LandmarkDetector()
+        self.tracker_config = TrackerConfig.from_mapping(
+            {k: v for k, v in params.snapshot().items() if k.startswith(CONFIG_PREFIX)})
+        self.smoothing = SmoothingConfig(float(params["Smoothing.TimeConstantMs"]),
+                                         float(params["Smoothing.SwitchMargin"]))
         self._lock = threading.Lock()
         self._pending: dict[int, Any] = {}
         self._latest: dict[int, list] = {}
+        self._cameras: dict[int, _Camera] = {}
         self._last_polled = -1
-        self._poll_failing = False
         self._publish_times: collections.deque[float] = collections.deque(maxlen=1000)
         self.stats: dict[str, Value] = dict.fromkeys(
             ("frames_received", "frames_processed", "frames_dropped", "frames_stale", "frames_invalid",
-             "faces", "published", "publish_failed", "poll_errors"), 0)
-        self.stats["inference_ms"] = 0.0
+             "faces", "faces_total", "published", "publish_failed", "poll_errors", "pipeline_errors",
+             "cameras", "cameras_dropped"), 0)
+        self.stats.update(dict.fromkeys(("inference_ms", "perception_ms", "compute_ms", "latency_ms"), 0.0))
+
+    def _load_classifier(self) -> EmotionClassifier:
+        """The model of ``Model.Weights``; ValueError naming the key when it cannot be loaded."""
+        path = Path(str(self.params["Model.Weights"]))
+        path = path if path.is_absolute() else COMPONENT_ROOT / path
+        try:
+            return EmotionClassifier.from_checkpoint(path, threads=int(self.params["Model.Threads"]))
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"Model.Weights = {path}: {exc}") from None
 
     # --- frames in ----------------------------------------------------------------------------------
     def CameraRGBDSimplePub_pushRGBD(self, im: Any, dep: Any) -> None:
-        """Keep the newest frame of each camera until compute takes it."""
+        """Keep the newest frame of its camera and wake compute."""
+        self._receive(im)
+        self.wake()
+
+    def _receive(self, im: Any) -> None:
         with self._lock:
             self.stats["frames_received"] += 1
             if im.cameraID in self._pending:
@@ -65,14 +143,11 @@ class SpecificWorker(GenericWorker):
             im = self.camera.getImage(str(self.params["Camera.Name"]))
         except Ice.Exception as exc:
             self.stats["poll_errors"] += 1
-            if not self._poll_failing:
-                print(f"poll: getImage failed ({type(exc).__name__}); retrying each period")
-            self._poll_failing = True
+            self.log.report("poll", f"getImage failed ({type(exc).__name__}); retrying every period")
             return
-        self._poll_failing = False
         if im.alivetime != self._last_polled:
             self._last_polled = im.alivetime
-            self.CameraRGBDSimplePub_pushRGBD(im, None)
+            self._receive(im)
 
     def _take_pending(self) -> list[Any]:
         with self._lock:
@@ -85,40 +160,82 @@ class SpecificWorker(GenericWorker):
         self.stats["frames_stale"] += len(frames) - len(fresh)
         return fresh
 
+    # --- cameras ------------------------------------------------------------------------------------
+    def _engine(self, camera_id: int) -> EmotionEngine:
+        """The camera's engine (created on its first frame; the longest silent one goes beyond Cameras.Max)."""
+        now = time.monotonic()
+        camera = self._cameras.get(camera_id)
+        if camera is None:
+            while len(self._cameras) >= int(self.params["Cameras.Max"]):
+                self._drop_camera(min(self._cameras, key=lambda c: self._cameras[c].last_seen))
+            engine = EmotionEngine(self.classifier, self.tracker_config, self.smoothing, detector=self.detector)
+            camera = self._cameras[camera_id] = _Camera(engine, now)
+        camera.last_seen = now
+        return camera.engine
+
+    def _drop_camera(self, camera_id: int) -> None:
+        del self._cameras[camera_id]
+        with self._lock:
+            self._latest.pop(camera_id, None)
+        self.stats["cameras_dropped"] += 1
+        print(f"camera {camera_id}: dropped (silent or over Cameras.Max); its tracks are forgotten")
+
+    def _drop_idle_cameras(self) -> None:
+        limit = time.monotonic() - float(self.params["Cameras.IdleS"])
+        for camera_id in [c for c, cam in self._cameras.items() if cam.last_seen < limit]:
+            self._drop_camera(camera_id)
+
     # --- the loop -----------------------------------------------------------------------------------
     def compute(self) -> None:
         if self.params["Camera.Mode"] == "poll":
             self._poll()
+        self._drop_idle_cameras()
+        images, jobs = [], []
         for im in self._take_pending():
-            started = time.perf_counter()
             try:
-                states = self.process_frame(im.cameraID, im)
-            except ValueError as exc:
+                frame = decode_timage(im)
+            except ImageError as exc:
                 self.stats["frames_invalid"] += 1
-                print(f"frame refused: {exc}")
+                self.log.report("frame refused", f"camera {im.cameraID}: {exc}", detail=message_shape(str(exc)))
                 continue
-            self.stats["inference_ms"] = round((time.perf_counter() - started) * 1000.0, 3)
-            self.stats["frames_processed"] += 1
-            self.stats["faces"] = len(states)
+            images.append(im)
+            jobs.append((self._engine(im.cameraID), frame, int(im.alivetime)))
+        if jobs:
+            self._process(images, jobs)
+        self.stats["cameras"] = len(self._cameras)
+
+    def _process(self, images: Sequence[Any], jobs: list) -> None:
+        """One batched pipeline run for one frame per camera; publish and remember each camera's states."""
+        started = time.perf_counter()
+        try:
+            results = process_frames(jobs)
+        except Exception as exc:  # a pipeline bug must not stop the component: count, say why, go on
+            self.stats["pipeline_errors"] += 1
+            self.log.report("pipeline error", f"{type(exc).__name__}: {exc}")
+            return
+        self.stats["compute_ms"] = round((time.perf_counter() - started) * 1000.0, 3)
+        self.stats["inference_ms"] = round(jobs[0][0].last_inference_ms, 3)
+        self.stats["perception_ms"] = round(sum(engine.last_track_ms for engine, _, _ in jobs), 3)
+        faces = 0
+        for im, faces_of_frame in zip(images, results):
+            states = [to_emotion_state(face, im.cameraID) for face in faces_of_frame]
+            faces += len(states)
             with self._lock:
                 self._latest[im.cameraID] = states
             self._publish(im.cameraID, im.alivetime, states)
-
-    def process_frame(self, camera_id: int, image: Any) -> list:
-        """The perception/model seam: one TImage -> the EmotionState of each face in it.
-
-        For now it only decodes the frame (ImageError, a ValueError, for a malformed one) and finds no faces.
-        """
-        decode_timage(image)
-        return []
+        self.stats["frames_processed"] += len(images)
+        self.stats["faces"] = faces
+        self.stats["faces_total"] += faces
 
     def _publish(self, camera_id: int, alivetime: int, states: list) -> None:
         try:
             self.emotionrecognitionpub.pushEmotionStates(camera_id, alivetime, states)
-        except (TopicUnavailable, Ice.Exception):
+        except (TopicUnavailable, Ice.Exception) as exc:
             self.stats["publish_failed"] += 1
+            self.log.report("publish", f"pushEmotionStates failed ({type(exc).__name__}); rcnode link retries")
             return
         self.stats["published"] += 1
+        self.stats["latency_ms"] = now_ms() - int(alivetime)
         self._publish_times.append(time.monotonic())
 
     def publish_hz(self) -> float:
@@ -145,7 +262,8 @@ class SpecificWorker(GenericWorker):
                 for s in self._all_latest()]
 
     def EmotionRecognition_getClassNames(self) -> list[str]:
-        return list(EMOTIONS)
+        return list(self.classifier.class_names)
 
     def EmotionRecognition_getEmotionStates(self) -> list:
+        """The full states (probabilities, landmarks, buffer fill) of each camera's latest frame."""
         return self._all_latest()

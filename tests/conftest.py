@@ -2,6 +2,7 @@
 test publishers and subscribers. Every process is stopped (whole process group) in a finalizer."""
 
 import threading
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
@@ -38,10 +39,11 @@ def private_rcnode() -> Iterator[RcNode]:
     node.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def start_component(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., ComponentProcess]]:
     """``start_component(topic_manager, overrides=None, wait=True)``: a component process on a temp config,
-    Running when ``wait``. Every one started is stopped at the end of the session (or earlier by the test)."""
+    Running when ``wait``. Every one started is stopped at the end of its test module (or earlier by the
+    test), so no component of one module subscribes to the session rcnode while another module runs."""
     started: list[ComponentProcess] = []
 
     def start(topic_manager: str, overrides: dict | None = None, wait: bool = True) -> ComponentProcess:
@@ -147,3 +149,21 @@ def frames() -> FrameCollector:
 def states() -> StateCollector:
     """A fresh EmotionRecognitionPub test subscriber (subscribe it with ``bus.subscribe``)."""
     return StateCollector()
+
+
+@pytest.fixture(scope="session")
+def random_weights(tmp_path_factory) -> Path:
+    """A compact checkpoint with random (seeded) weights: for plumbing tests, never for accuracy."""
+    import torch
+
+    from emotion.checkpoint import save_checkpoint
+    from emotion.classes import EMOTIONS
+    from emotion.features import FeatureConfig
+    from emotion.models import COMPACT, build_model
+    from emotion.normalize import NormalizationConfig
+
+    torch.manual_seed(0)
+    features = FeatureConfig()
+    model = build_model(COMPACT, features.channels, len(EMOTIONS))
+    path = tmp_path_factory.mktemp("weights") / "random.pt"
+    return save_checkpoint(path, model, COMPACT, features, NormalizationConfig(), EMOTIONS, {"note": "random"})

@@ -1,11 +1,14 @@
 """`python -m emotion <command>`: one entry point for the project's tools.
 
 Each command lives in its own module exposing ``DESCRIPTION``, ``add_arguments(parser)`` and
-``run(args) -> int``; only the chosen module is imported, so ``listen`` does not pay for torch.
+``run(args) -> int``; only the chosen module is imported, so ``listen`` does not pay for torch. Bad input (``ValueError``,
+``OSError`` and their kin such as ``CheckpointError``) ends a command with one line on stderr and exit 1;
+set ``EMOTION_DEBUG=1`` for the traceback.
 """
 
 import argparse
 import importlib
+import os
 import sys
 
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -48,3 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         return int(module.run(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except (ValueError, OSError) as exc:  # bad input, bad file, bad config: one line, no traceback
+        if os.environ.get("EMOTION_DEBUG"):
+            raise
+        print(f"emotion {name}: error: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,141 @@
+"""`python -m emotion demo [--once] [--out FILE.mp4]`: the whole system on one machine, in one command.
+
+Starts rcnode (icebox + IceStorm on free loopback ports, so it never clashes with a running rcnode), the
+component (``generated/emotionrecognition.py`` on a temporary config), a listener in this process
+(prints the live emotions, writes every camera frame annotated to ``--out``) and a camera process playing
+the sample clip (``media/sample_face.mp4``, a Pexels video by Wolfgang Langer: media/LICENSE.md) at its
+own frame rate, looping. Ctrl-C stops everything cleanly; ``--once`` plays the clip once and stops by
+itself after the component has caught up, leaving an MP4 with exactly the clip's frames.
+"""
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from emotion.middleware.component import ComponentPorts, ComponentProcess, write_component_config
+from emotion.middleware.processes import LOOPBACK, ManagedProcess, stop_event_on_signals, wait_until
+from emotion.middleware.rcnode import RcNode
+from emotion.paths import DEFAULT_WEIGHTS, SAMPLE_CLIP
+from emotion.tools.camera import open_source
+from emotion.tools.listen import Listener
+
+DESCRIPTION = "run rcnode, a camera on the sample clip, the component and a listener; write an annotated MP4"
+SETTLE_S = 2.0
+"""With --once: after the camera's last frame, wait until nothing new arrived for this long."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--once", action="store_true", help="play the clip once, then stop (default: loop "
+                        "until Ctrl-C)")
+    parser.add_argument("--out", type=Path, default=Path("demo.mp4"), help="annotated MP4 (default demo.mp4)")
+    parser.add_argument("--clip", type=Path, default=SAMPLE_CLIP, help="video to play (default: the sample clip)")
+    parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="model checkpoint")
+    parser.add_argument("--every-ms", type=float, default=500.0,
+                        help="print at most one line per face every this many ms (default 500)")
+    parser.add_argument("--logs", type=Path, help="keep the processes' logs and config here (default: a temp "
+                        "folder, removed at the end)")
+
+
+def _check_inputs(args: argparse.Namespace) -> str | None:
+    """Why the demo cannot run, or None."""
+    if not args.clip.is_file():
+        return f"no clip at {args.clip}"
+    if not args.weights.is_file():
+        return (f"no model weights at {args.weights}: train them (python -m emotion train) or give --weights "
+                "(see the README)")
+    try:
+        open_source(str(args.clip))
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _tail(process: ManagedProcess, lines: int = 15) -> str:
+    return "\n".join(process.output().strip().splitlines()[-lines:])
+
+
+def _settle(listener: Listener, stop, timeout_s: float = 30.0) -> None:
+    """Pump until neither frames nor states have changed for SETTLE_S (or ``timeout_s``/``stop``)."""
+    deadline = time.monotonic() + timeout_s
+    last, quiet_since = None, time.monotonic()
+    while not stop.is_set() and time.monotonic() < deadline:
+        listener.pump()
+        now = (listener.frames_received, listener.states_received)
+        if now != last:
+            last, quiet_since = now, time.monotonic()
+        elif time.monotonic() - quiet_since >= SETTLE_S:
+            return
+        stop.wait(0.05)
+
+
+def _summary(listener: Listener) -> list[str]:
+    """Per track: how many frames carried each label."""
+    lines = []
+    tracks = sorted({(cam, track) for cam, track, _ in listener.labels})
+    for cam, track in tracks:
+        counts = {label: n for (c, t, label), n in listener.labels.items() if (c, t) == (cam, track)}
+        text = ", ".join(f"{label} {n}" for label, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+        lines.append(f"  camera {cam} face #{track}: {text} (frames per label)")
+    return lines
+
+
+def run(args: argparse.Namespace) -> int:
+    problem = _check_inputs(args)
+    if problem:
+        print(f"demo: error: {problem}", file=sys.stderr)
+        return 2
+    stop = stop_event_on_signals()
+    with tempfile.TemporaryDirectory(prefix="emotion-demo-") as tmp:
+        logs = args.logs or Path(tmp)
+        logs.mkdir(parents=True, exist_ok=True)
+        return _run(args, logs, stop)
+
+
+def _run(args: argparse.Namespace, logs: Path, stop) -> int:
+    rcnode = component = camera = listener = None
+    try:
+        rcnode = RcNode(log_path=logs / "rcnode.log").start()
+        ports = ComponentPorts.pick()
+        config = write_component_config(logs / "config", rcnode.proxy, ports,
+                                        {"Model.Weights": str(args.weights.resolve())})
+        print(f"demo: rcnode on {rcnode.proxy}; starting the component (loads the model)...", flush=True)
+        component = ComponentProcess(config, ports, log_path=logs / "component.log").start(timeout_s=90.0)
+        listener = Listener(rcnode.proxy, video=args.out, every_ms=args.every_ms, endpoint=f"tcp -h {LOOPBACK}")
+        if not wait_until(lambda: listener.linked, 10.0):
+            print("demo: error: the listener could not subscribe to rcnode", file=sys.stderr)
+            return 1
+        argv = [sys.executable, "-m", "emotion", "camera", str(args.clip), "--topic-manager", rcnode.proxy,
+                "--endpoint", f"tcp -h {LOOPBACK} -p {ports.camera}"] + ([] if args.once else ["--loop"])
+        camera = ManagedProcess(argv, log_path=logs / "camera.log", name="camera").start()
+        print(f"demo: playing {args.clip} ({'once' if args.once else 'looping; Ctrl-C stops'}); "
+              f"writing {args.out}", flush=True)
+        while not stop.wait(0.05) and camera.running:
+            listener.pump()
+        if not stop.is_set() and camera.returncode != 0:
+            print(f"demo: error: the camera exited with status {camera.returncode}:\n{_tail(camera)}",
+                  file=sys.stderr)
+            return 1
+        _settle(listener, stop)
+        if not component.process.running:
+            print(f"demo: error: the component stopped:\n{_tail(component.process)}", file=sys.stderr)
+            return 1
+        return 0
+    except RuntimeError as exc:  # rcnode or the component did not come up: their output says why
+        print(f"demo: error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if camera is not None:
+            camera.stop()
+        if listener is not None:
+            listener.close()
+        if component is not None:
+            component.stop()
+        if rcnode is not None:
+            rcnode.stop()
+        if listener is not None:
+            print(f"demo: {listener.frames_written} frames written to {args.out} "
+                  f"({listener.states_received} frames of states from the component)", flush=True)
+            for line in _summary(listener):
+                print(line, flush=True)

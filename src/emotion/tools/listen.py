@@ -1,0 +1,257 @@
+"""`python -m emotion listen`: print (and draw) what the component publishes on EmotionRecognitionPub.
+
+One line per face and frame (``--every-ms`` thins them to a readable rate). With ``--video OUT.mp4`` it
+also subscribes to the camera's CameraRGBDSimplePub and writes EVERY camera frame, annotated with the
+states the component published for it (matched by TImage.alivetime). A frame the component skipped (it
+was busy) is drawn with the last states published before it; a frame before any state is written as it
+is. ``Listener`` is the reusable part (``python -m emotion demo`` runs one in-process).
+"""
+
+import argparse
+import collections
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from emotion.classes import EMOTIONS
+from emotion.drawing import draw_faces
+from emotion.engine import FaceState
+from emotion.middleware.communicator import make_communicator
+from emotion.middleware.processes import stop_event_on_signals
+from emotion.middleware.slices import load_interfaces
+from emotion.middleware.topics import TopicLink, topic_name
+from emotion.perception.image import ImageError, decode_timage
+from emotion.video_writer import VideoWriter
+
+DESCRIPTION = "print (and draw) what the component publishes on EmotionRecognitionPub"
+M = load_interfaces()
+MATCH_TIMEOUT_S = 2.0
+"""A frame whose states have not come within this time is drawn with the last known states."""
+MAX_UNMATCHED_STATES = 512
+
+
+def face_from_state(state: Any) -> FaceState:
+    """An EmotionRecognition.EmotionState as a FaceState (for drawing). Shape: landmarks -> (68, 2)."""
+    landmarks = np.asarray(state.landmarks, dtype=np.float32)
+    if landmarks.size % 2:
+        raise ValueError(f"state of track {state.trackId}: {landmarks.size} landmark values (need x, y pairs)")
+    return FaceState(track_id=state.trackId, box=(state.x, state.y, state.w, state.h),
+                     landmarks=landmarks.reshape(-1, 2), label=state.emotion,
+                     probabilities=np.asarray(state.probabilities, dtype=np.float32),
+                     confidence=float(state.confidence), buffer_frames=state.bufferFrames,
+                     window_frames=state.windowFrames, timestamp_ms=state.alivetime)
+
+
+def format_state(state: Any, class_names: Sequence[str] = EMOTIONS) -> str:
+    """One readable line for one face: camera, frame time, track, label, buffer fill, probabilities, box."""
+    clock = datetime.fromtimestamp(state.alivetime / 1000.0).strftime("%H:%M:%S.%f")[:-3]
+    fill = "" if state.bufferFrames >= state.windowFrames else f" (buffer {state.bufferFrames}/{state.windowFrames})"
+    probs = " ".join(f"{name[:3]} {p:.2f}" for name, p in zip(class_names, state.probabilities))
+    return (f"cam {state.cameraId} {clock} face #{state.trackId}: {state.emotion:<8} {state.confidence:4.0%}{fill}"
+            f"  [{probs}]  box {state.x},{state.y} {state.w}x{state.h}")
+
+
+@dataclass
+class _Pending:
+    alivetime: int
+    frame: np.ndarray
+    arrived: float
+
+
+@dataclass
+class FrameMatcher:
+    """Pairs one camera's frames with the states published for them, keeping every frame, in order.
+
+    ``add_frame`` and ``add_states`` in any order; ``ready(now)`` returns (frame, faces) pairs whose states
+    are known, were skipped by the component (states of a later frame already came) or timed out.
+    """
+
+    timeout_s: float = MATCH_TIMEOUT_S
+    _frames: collections.deque = field(default_factory=collections.deque)
+    _states: dict[int, list[FaceState]] = field(default_factory=dict)
+    _last: list[FaceState] = field(default_factory=list)
+    _newest_state: int = -1
+
+    def add_frame(self, alivetime: int, frame: np.ndarray, now: float) -> None:
+        """Shape: frame (H, W, 3) uint8 BGR."""
+        self._frames.append(_Pending(int(alivetime), frame, now))
+
+    def add_states(self, alivetime: int, faces: list[FaceState]) -> None:
+        self._states[int(alivetime)] = faces
+        self._newest_state = max(self._newest_state, int(alivetime))
+        while len(self._states) > MAX_UNMATCHED_STATES:  # states of frames never seen: keep the newest
+            del self._states[min(self._states)]
+
+    def ready(self, now: float, flush: bool = False) -> list[tuple[np.ndarray, list[FaceState]]]:
+        """Frames that can be drawn now, oldest first (all of them when ``flush``)."""
+        out = []
+        while self._frames:
+            head = self._frames[0]
+            faces = self._states.pop(head.alivetime, None)
+            if faces is None and not (flush or head.alivetime < self._newest_state
+                                      or now - head.arrived >= self.timeout_s):
+                break
+            self._frames.popleft()
+            if faces is not None:
+                self._last = faces
+            out.append((head.frame, self._last if faces is None else faces))
+        return out
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+
+class _StateServant(M.RoboCompEmotionRecognitionPub.EmotionRecognitionPub):
+    def __init__(self, callback: Callable[[int, int, list], None]) -> None:
+        self.callback = callback
+
+    def pushEmotionStates(self, cameraId, alivetime, states, current=None):
+        self.callback(cameraId, alivetime, list(states))
+
+
+class _FrameServant(M.RoboCompCameraRGBDSimplePub.CameraRGBDSimplePub):
+    def __init__(self, callback: Callable[[Any], None]) -> None:
+        self.callback = callback
+
+    def pushRGBD(self, im, dep, current=None):
+        self.callback(im)
+
+
+class Listener:
+    """Subscribes to EmotionRecognitionPub (and CameraRGBDSimplePub when ``video`` is set); prints each
+    face's line and writes the annotated frames of camera ``camera_id`` (default: the first one seen).
+
+    Call ``pump()`` regularly from one thread (it prints and writes); ``close()`` writes what is left.
+    """
+
+    def __init__(self, topic_manager: str, prefix: str = "", camera_prefix: str = "", video: Path | None = None,
+                 camera_id: int | None = None, every_ms: float = 0.0, endpoint: str = "tcp",
+                 out: Callable[[str], None] = lambda line: print(line, flush=True)) -> None:
+        self.out = out
+        self.every_ms = float(every_ms)
+        self.camera_id = camera_id
+        self.video_path = Path(video) if video else None
+        self.video: VideoWriter | None = None
+        self.matcher = FrameMatcher()
+        self.frames_received = self.states_received = self.faces_received = self.frames_written = 0
+        self.newest_state_alivetime = -1
+        self.labels: collections.Counter = collections.Counter()
+        self._fps = 0.0
+        self._lines: collections.deque[str] = collections.deque()
+        self._last_printed: dict[tuple[int, int], float] = {}
+        self._lock = threading.Lock()
+        self.communicator = make_communicator()
+        try:
+            self.adapter = self.communicator.createObjectAdapterWithEndpoints("Listener", endpoint)
+            self.adapter.activate()
+            self.link = TopicLink(self.communicator, topic_manager, interval_s=0.5)
+            self.link.subscribe(topic_name("EmotionRecognitionPub", prefix),
+                                self.adapter.addWithUUID(_StateServant(self._on_states)))
+            if self.video_path is not None:
+                self.link.subscribe(topic_name("CameraRGBDSimplePub", camera_prefix),
+                                    self.adapter.addWithUUID(_FrameServant(self._on_frame)))
+            self.link.start()
+        except Exception:
+            self.communicator.destroy()
+            raise
+
+    @property
+    def linked(self) -> bool:
+        """True once rcnode was reached and the subscriptions are in place."""
+        return self.link.connected
+
+    def _wanted(self, camera_id: int) -> bool:
+        if self.camera_id is None:
+            self.camera_id = camera_id
+        return camera_id == self.camera_id
+
+    def _on_frame(self, im: Any) -> None:
+        with self._lock:
+            if not self._wanted(im.cameraID):
+                return
+        try:
+            frame = decode_timage(im)
+        except ImageError as exc:
+            with self._lock:
+                self._lines.append(f"listen: camera frame refused: {exc}")
+            return
+        with self._lock:
+            if not self._fps and im.period > 0:
+                self._fps = 1000.0 / im.period
+            self.frames_received += 1
+            self.matcher.add_frame(im.alivetime, frame, time.monotonic())
+
+    def _on_states(self, camera_id: int, alivetime: int, states: list) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self.states_received += 1
+            self.faces_received += len(states)
+            self.newest_state_alivetime = max(self.newest_state_alivetime, alivetime)
+            for state in states:
+                self.labels[(camera_id, state.trackId, state.emotion)] += 1
+                key = (camera_id, state.trackId)
+                if self.every_ms <= 0 or (now - self._last_printed.get(key, -1e9)) * 1000.0 >= self.every_ms:
+                    self._last_printed[key] = now
+                    self._lines.append(format_state(state))
+            if self.video_path is not None and self._wanted(camera_id):
+                self.matcher.add_states(alivetime, [face_from_state(s) for s in states])
+
+    def pump(self, flush: bool = False) -> None:
+        """Print the queued lines and write the frames that are ready (every pending one when ``flush``)."""
+        with self._lock:
+            lines, self._lines = list(self._lines), collections.deque()
+            ready = self.matcher.ready(time.monotonic(), flush)
+            fps = self._fps or 30.0
+        for line in lines:
+            self.out(line)
+        for frame, faces in ready:
+            if self.video is None:
+                self.video = VideoWriter(self.video_path, fps, (frame.shape[1], frame.shape[0]))
+            self.video.write(draw_faces(frame, faces, EMOTIONS))
+            self.frames_written += 1
+
+    def close(self) -> None:
+        """Unsubscribe, write every frame still waiting, close the video."""
+        try:
+            self.link.stop()
+            self.communicator.destroy()
+        finally:
+            self.pump(flush=True)
+            if self.video is not None:
+                self.video.close()
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--topic-manager", default="IceStorm/TopicManager:tcp -h localhost -p 9999",
+                        help="rcnode TopicManager proxy")
+    parser.add_argument("--prefix", default="", help="topic prefix of the component (PREFIX/EmotionRecognitionPub)")
+    parser.add_argument("--video", type=Path, help="also write the annotated camera frames to this MP4")
+    parser.add_argument("--camera-prefix", default="", help="topic prefix of the camera (with --video)")
+    parser.add_argument("--camera-id", type=int, help="camera drawn with --video (default: the first seen)")
+    parser.add_argument("--every-ms", type=float, default=0.0,
+                        help="print at most one line per face every this many ms (default: every frame)")
+    parser.add_argument("--endpoint", default="tcp", help="where IceStorm delivers to this listener")
+    parser.add_argument("--seconds", type=float, help="stop after this many seconds (default: Ctrl-C)")
+
+
+def run(args: argparse.Namespace) -> int:
+    stop = stop_event_on_signals()
+    listener = Listener(args.topic_manager, args.prefix, args.camera_prefix, args.video, args.camera_id,
+                        args.every_ms, args.endpoint)
+    print(f"listen: subscribed to {topic_name('EmotionRecognitionPub', args.prefix)!r} on {args.topic_manager}"
+          + (f"; writing {args.video}" if args.video else ""), flush=True)
+    deadline = None if args.seconds is None else time.monotonic() + args.seconds
+    try:
+        while not stop.wait(0.05) and (deadline is None or time.monotonic() < deadline):
+            listener.pump()
+    finally:
+        listener.close()
+    written = f", {listener.frames_written} frames written to {args.video}" if args.video else ""
+    print(f"listen: stopped after {listener.states_received} frames of states "
+          f"({listener.faces_received} face states){written}", flush=True)
+    return 0

@@ -1,0 +1,147 @@
+"""`python -m emotion monitor`: an rcmonitor-style text view and control of a running component.
+
+Calls CommonBehavior (state, period, time awake, parameters with the ``Stats.*`` counters) and
+EmotionRecognition.getEmotionStates (the current faces), prints them once (``--once``) or every
+``--interval`` seconds until Ctrl-C, and can change the period (``--set-period``) or any editable
+parameter (``--set KEY=VALUE``) first.
+
+RoboComp's graphical rcmonitor works too: ``rcmonitor etc/emotionrecognition.rcm`` from the component root.
+That file has rcmonitor's seven lines: slice file, identity, host, protocol, port (Endpoints.CommonBehavior),
+refresh period in ms, and the rcmonitor script (its stock ``commonbehavior.py``).
+"""
+
+import argparse
+from dataclasses import dataclass
+from typing import Any
+
+import Ice
+
+from emotion.middleware.communicator import make_communicator
+from emotion.middleware.processes import stop_event_on_signals
+from emotion.middleware.slices import load_interfaces
+from emotion.tools.listen import format_state
+
+DESCRIPTION = "rcmonitor-style view and control of a running component (period, state, counters, faces)"
+M = load_interfaces()
+CALL_TIMEOUT_MS = 2000
+
+
+@dataclass
+class Snapshot:
+    """What the component reports at one moment."""
+
+    state: str
+    period_ms: int
+    awake_s: int
+    parameters: dict[str, tuple[str, bool]]
+    """name -> (value, editable); the ``Stats.*`` entries are the counters."""
+    faces: list[Any]
+    """EmotionRecognition.EmotionState of each face in each camera's latest frame."""
+
+
+class ComponentClient:
+    """CommonBehavior and EmotionRecognition proxies of one component."""
+
+    def __init__(self, communicator: Ice.Communicator, behavior: str, emotion: str) -> None:
+        def proxy(text: str, cls: Any) -> Any:
+            return cls.uncheckedCast(communicator.stringToProxy(text).ice_invocationTimeout(CALL_TIMEOUT_MS))
+
+        self.behavior = proxy(behavior, M.RoboCompCommonBehavior.CommonBehaviorPrx)
+        self.emotion = proxy(emotion, M.RoboCompEmotionRecognition.EmotionRecognitionPrx)
+
+    def snapshot(self) -> Snapshot:
+        params = self.behavior.getParameterList()
+        return Snapshot(state=str(self.behavior.getState()), period_ms=self.behavior.getPeriod(),
+                        awake_s=self.behavior.timeAwake(),
+                        parameters={name: (p.value, p.editable) for name, p in sorted(params.items())},
+                        faces=list(self.emotion.getEmotionStates()))
+
+    def set_period(self, period_ms: int) -> None:
+        """setPeriod; ValueError with the component's reason when it refuses."""
+        _refusal_as_value_error(self.behavior.setPeriod, period_ms)
+
+    def set_parameters(self, changes: dict[str, str]) -> None:
+        """setParameterList with ``changes``; ValueError with the component's reason when it refuses."""
+        current = self.behavior.getParameterList()
+        unknown = [name for name in changes if name not in current]
+        if unknown:
+            raise ValueError(f"unknown parameter(s) {', '.join(unknown)}")
+        update = {name: M.RoboCompCommonBehavior.Parameter(editable=current[name].editable, value=value,
+                                                           type=current[name].type)
+                  for name, value in changes.items()}
+        _refusal_as_value_error(self.behavior.setParameterList, update)
+
+
+def _refusal_as_value_error(call: Any, *args: Any) -> None:
+    """Run an Ice call; a refusal (Ice.UnknownException carrying the reason) becomes ValueError(reason)."""
+    try:
+        call(*args)
+    except Ice.UnknownException as exc:
+        raise ValueError(exc.unknown.strip().splitlines()[-1]) from None
+
+
+def render(snapshot: Snapshot, show_parameters: bool = False) -> str:
+    """The snapshot as text: a header line, the counters, the faces (and the parameters when asked)."""
+    lines = [f"state {snapshot.state}  period {snapshot.period_ms} ms  awake {snapshot.awake_s} s"]
+    stats = {name[len("Stats."):]: value for name, (value, _) in snapshot.parameters.items()
+             if name.startswith("Stats.")}
+    width = max(map(len, stats), default=0)
+    lines += ["counters:"] + [f"  {name.ljust(width)}  {value}" for name, value in stats.items()]
+    lines.append(f"faces: {len(snapshot.faces)}")
+    lines += [f"  {format_state(face)}" for face in snapshot.faces]
+    if show_parameters:
+        lines.append("parameters (* editable):")
+        lines += [f"  {'*' if editable else ' '} {name} = {value}" for name, (value, editable)
+                  in snapshot.parameters.items() if not name.startswith("Stats.")]
+    return "\n".join(lines)
+
+
+def parse_assignment(text: str) -> tuple[str, str]:
+    """``KEY=VALUE`` -> (KEY, VALUE); argparse.ArgumentTypeError otherwise."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key.strip(), value.strip()
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--proxy", default="commonbehavior:tcp -h localhost -p 11006",
+                        help="CommonBehavior proxy (Endpoints.CommonBehavior of etc/config)")
+    parser.add_argument("--emotion-proxy", default="emotionrecognition:tcp -h localhost -p 10006",
+                        help="EmotionRecognition proxy (Endpoints.EmotionRecognition of etc/config)")
+    parser.add_argument("--set-period", type=int, metavar="MS", help="set Period.Compute first")
+    parser.add_argument("--set", type=parse_assignment, action="append", default=[], metavar="KEY=VALUE",
+                        help="set an editable parameter first (repeatable)")
+    parser.add_argument("--once", action="store_true", help="print one snapshot and exit")
+    parser.add_argument("--interval", type=float, default=1.0, help="seconds between snapshots (default 1)")
+    parser.add_argument("--parameters", action="store_true", help="also list every parameter")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.interval <= 0:
+        print(f"monitor: error: --interval must be > 0, got {args.interval}")
+        return 2
+    stop = stop_event_on_signals()
+    communicator = make_communicator()
+    try:
+        client = ComponentClient(communicator, args.proxy, args.emotion_proxy)
+        try:
+            if args.set_period is not None:
+                client.set_period(args.set_period)
+            if args.set:
+                client.set_parameters(dict(args.set))
+        except (ValueError, Ice.Exception) as exc:
+            print(f"monitor: refused: {exc if isinstance(exc, ValueError) else type(exc).__name__}")
+            return 1
+        while True:
+            try:
+                print(render(client.snapshot(), args.parameters), flush=True)
+            except Ice.Exception as exc:
+                print(f"monitor: cannot reach the component at {args.proxy}: {type(exc).__name__}", flush=True)
+                if args.once:
+                    return 1
+            if args.once or stop.wait(args.interval):
+                return 0
+            print(flush=True)
+    finally:
+        communicator.destroy()
