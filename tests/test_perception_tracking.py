@@ -61,7 +61,9 @@ def test_static_face_detects_only_on_schedule():
     tracker = FaceTracker(TrackerConfig(detect_every=5, window=8), fake)
     ids = run(tracker, [scene([(100, 100, 120, 120)])] * 20)
     assert ids == [[1]] * 20
-    assert fake.detect_calls == 4  # frames 0, 5, 10, 15: following needs no detection
+    # searches at frames 0, 5, 10, 15, and at 5, 10, 15 a detection in the face's region (the 120 px face
+    # is too small for the coarse search to confirm); following in between needs no detection
+    assert fake.detect_calls == 7
     face = tracker.tracks[0]
     assert len(face.buffer) == 8 and face.buffer.window().shape == (8, 68, 2)
     np.testing.assert_allclose(face.landmarks.min(axis=0), (100, 100), atol=1)
@@ -85,6 +87,15 @@ def test_face_that_leaves_is_dropped_and_a_returning_face_is_a_new_track():
     # the predictor alone cannot tell that the face left (frames 10, 11); the search at frame 12 does
     assert ids[10:12] == [[1]] * 2 and not any(ids[12:24])
     assert ids[24:] == [[2]] * 4
+
+
+def test_face_too_small_for_coarse_searches_is_still_dropped_soon_after_it_leaves():
+    config = TrackerConfig(detect_every=5, max_missed=2, fine_every=100)   # only the first search is fine
+    face, empty = scene([(100, 100, 120, 120)]), scene([])                 # 60 px in the coarse search
+    ids = run(FaceTracker(config, FakeDetector()), [face] * 12 + [empty] * 10)
+    assert ids[:12] == [[1]] * 12
+    # following alone cannot tell (frames 12-14); the region check at the search of frame 15 can
+    assert ids[12:15] == [[1]] * 3 and not any(ids[15:])
 
 
 def test_two_faces_get_distinct_ids_and_tracks_are_bounded():

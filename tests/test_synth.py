@@ -1,5 +1,7 @@
 """Synthetic window generator: shapes, balance, determinism, label rule and iBUG geometry."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -73,6 +75,32 @@ def test_geometry_sanity():
     assert mean_of("Surprise", opening) > mean_of("Neutral", opening) + 0.1
     inner_brow_gap = lambda n: n[:, 22, 0] - n[:, 21, 0]  # noqa: E731
     assert mean_of("Anger", inner_brow_gap) < mean_of("Neutral", inner_brow_gap)
+
+
+def test_crying_and_squeezed_eyes_follow_the_emotion():
+    """Crying Sad faces: eyes squeezed, lips stretched wide and pressed shut; Duchenne smiles narrow the eyes."""
+    def make(**changes):
+        ws = synth.generate_windows(25, seed=0, config=replace(FRONTAL, **changes), window=2, progress=False)
+        norm = normalize_landmarks(ws.landmarks[:, -1])
+        return lambda name, f: float(f(norm[ws.labels == class_index(name)]).mean())
+
+    plain = make(squeeze_prob={}, cry_prob=0.0)
+    strong = make(squeeze_prob={"happiness": 1.0, "sadness": 1.0}, squeeze=(0.8, 0.8), cry_prob=1.0)
+
+    def eye_opening(n):
+        return (n[:, 41, 1] - n[:, 37, 1] + n[:, 46, 1] - n[:, 44, 1]) / 2
+
+    def width(n):
+        return np.linalg.norm(n[:, 54] - n[:, 48], axis=-1)
+
+    def opening(n):
+        return n[:, 66, 1] - n[:, 62, 1]
+
+    for name in ("Happy", "Sad"):
+        assert strong(name, eye_opening) < 0.5 * plain(name, eye_opening)
+    assert strong("Neutral", eye_opening) == pytest.approx(plain("Neutral", eye_opening), rel=0.02)
+    assert strong("Sad", width) > plain("Sad", width) + 0.05                  # lip stretch
+    assert strong("Sad", opening) < plain("Sad", opening) + 0.05              # pressed, not gaping
 
 
 def test_label_rule_uses_the_last_frame():

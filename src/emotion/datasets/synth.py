@@ -3,9 +3,11 @@
 Each window is one synthetic person (random identity) filmed by a virtual 640x480 camera while an
 expression runs its course (held, onset, emotion-to-emotion transition, partial or full offset), with
 head pose and drift, talking-like jaw motion, blinks, small disgust/fear blends and dlib-like jitter.
-Beyond the SFM's blendshapes, action units that real faces add to them: eyes narrowed by the cheeks in a
-Duchenne smile (AU6), by lid tightening in anger (AU7) and squeezed in crying; crying's stretched (AU20,
-from the fear blendshape) and pressed lips (AU24), so that a sobbing face is Sad, not a wide-mouthed smile.
+Resting mouths vary more than the SFM's identity space allows (scale, height, corner lift). Beyond the
+SFM's blendshapes, action units that real faces add to them: eyes narrowed by the cheeks in a
+Duchenne smile (AU6), by lid tightening in anger (AU7) and squeezed in crying; crying's stretched lips
+(AU20, the fear blendshape), raised upper lip (AU10, disgust), knit brows (AU4, a little anger) and
+pressed lips (AU24), so that a sobbing face is Sad, not a wide-mouthed smile.
 
 Label (the face at the END of the window): each target emotion's intensity is its blendshape weight
 divided by that emotion's natural maximum (``SynthConfig.max_weight``). At the last frame, the strongest
@@ -38,6 +40,7 @@ DISTRACTORS: tuple[str, ...] = ("disgust", "fear")
 RIGHT_JAW, LEFT_JAW, CHIN = tuple(range(0, 8)), tuple(range(16, 8, -1)), 8
 INNER_CORNERS = {60: (48, 61, 67), 64: (54, 63, 65)}  # inner corner <- outer corner, inner lip neighbours
 UPPER_LIDS = {37: 41, 38: 40, 43: 47, 44: 46}          # upper lid point -> lower lid point below it
+PRESSED_PAIRS = ((61, 67), (62, 66), (63, 65))         # inner upper lip point, inner lower lip point below it
 LOWER_JAW = (5, 6, 7, 8, 9, 10, 11) + tuple(range(55, 60)) + (65, 66, 67)  # move fully with the jaw
 MOUTH_CORNERS = (48, 54, 60, 64)                                          # move half
 JAW_HINGE_MM = np.array([0.0, 5.0, -90.0])  # temporo-mandibular axis (x) in model coordinates
@@ -77,6 +80,12 @@ class SynthConfig:
     fps: float = 30.0
     windows_per_identity: int = 4
     identity_sigma: float = 1.0                     # std of PCA coefficients, in units of sqrt(eigenvalue)
+    # resting mouth shapes beyond the SFM's identity space (real people's mouths differ about twice as
+    # much as SFM identities'): per window, scale about the mouth centre (+-x, +-y), vertical shift and
+    # corner lift (std), in inter-ocular units
+    mouth_scale: tuple[float, float] = (0.12, 0.15)
+    mouth_shift: float = 0.04
+    corner_lift: float = 0.025
     # blendshape weight of each expression at full natural strength (matched to the real clips' smiles,
     # brow raises and openings; SFM sadness and anger are subtle at 1.0, see docs/synth.md)
     max_weight: dict[str, float] = field(default_factory=lambda: {
@@ -96,9 +105,13 @@ class SynthConfig:
     squeeze_prob: dict[str, float] = field(default_factory=lambda: {
         "happiness": 0.5, "sadness": 0.5, "anger": 0.5})
     squeeze: tuple[float, float] = (0.3, 0.9)       # fraction of the eye's opening closed at full intensity
-    cry_prob: float = 0.4                           # chance that sadness comes as crying (stretched, pressed lips)
-    cry_stretch: tuple[float, float] = (0.4, 0.9)   # fear blendshape (lip stretch) per unit of sadness, x max
-    cry_press_deg: tuple[float, float] = (2.0, 6.0)  # jaw closing (lips pressed) at full sadness
+    # crying: a window's sadness comes with these blendshapes, each at a random fraction (range) of the
+    # sadness level (x its max_weight): fear stretches the lips (AU20), disgust raises the upper lip (AU10),
+    # anger knits the brows (AU4); the lips are pressed (AU24) and the eyes squeezed
+    cry_prob: float = 0.4
+    cry_blend: dict[str, tuple[float, float]] = field(default_factory=lambda: {
+        "fear": (0.4, 0.9), "disgust": (0.2, 0.6), "anger": (0.1, 0.3)})
+    cry_press: tuple[float, float] = (0.6, 1.0)      # fraction of the inner-lip opening pressed shut
     talk_prob: float = 0.35                         # chance of talking-like jaw motion
     talk_angle: tuple[float, float] = (1.0, 5.0)    # peak jaw rotation
     talk_hz: tuple[float, float] = (2.5, 6.0)
@@ -250,9 +263,6 @@ def _weights_for(rng: np.random.Generator, label: int, cfg: SynthConfig, t: int,
             put(rng.choice(DISTRACTORS), rng.uniform(*cfg.distractor_neutral_weight) * ramp(*ramp_window()))
     if rng.random() < cfg.distractor_prob:
         put(rng.choice(DISTRACTORS), np.full(t, rng.uniform(*cfg.distractor_weight)))
-    sadness = w[:, names.index("sadness")] / cfg.max_weight["sadness"]
-    if sadness.max() > 0 and rng.random() < cfg.cry_prob:   # crying: lips stretched as sadness rises
-        put("fear", rng.uniform(*cfg.cry_stretch) * sadness)
     return w, str(scen)
 
 
@@ -295,16 +305,68 @@ def _blinks(rng: np.random.Generator, n: int, t: int, cfg: SynthConfig) -> np.nd
     return out
 
 
-def _squeeze(rng: np.random.Generator, weights: np.ndarray, names: tuple[str, ...], cfg: SynthConfig
-             ) -> np.ndarray:
-    """Eye closure in [0, 1] that follows the intensity of the emotions in ``cfg.squeeze_prob``.
+def _resting_mouth(rng: np.random.Generator, ident: np.ndarray, rig: _Rig, cfg: SynthConfig) -> np.ndarray:
+    """Per-window change of the resting mouth (``SynthConfig.mouth_*``, ``corner_lift``).
 
-    Shape: weights (n, T, B) -> (n, T).
+    Shape: ident (n, M, 3) neutral identity vertices -> (n, M, 3) offsets in mm (model y is up).
+    """
+    n = ident.shape[0]
+    mouth = [i for i in range(48, 68) if rig.landmark_rows[i] >= 0]
+    rows = rig.landmark_rows[mouth]
+    rel = ident[:, rows] - ident[:, rows].mean(1, keepdims=True)                   # (n, R, 3)
+    scale = 1.0 + rng.uniform(-1.0, 1.0, (n, 1, 2)) * np.asarray(cfg.mouth_scale)
+    offset = np.zeros_like(ident)
+    offset[:, rows, :2] = (scale - 1.0) * rel[..., :2]
+    offset[:, rows, 1] += rng.normal(0.0, cfg.mouth_shift, (n, 1)) * rig.iod_mm
+    corners = rig.landmark_rows[[i for i in MOUTH_CORNERS if rig.landmark_rows[i] >= 0]]
+    offset[:, corners, 1] += rng.normal(0.0, cfg.corner_lift, (n, 1)) * rig.iod_mm
+    return offset
+
+
+def _add_crying(rng: np.random.Generator, weights: np.ndarray, names: tuple[str, ...], cfg: SynthConfig
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Turn the sadness of ``cfg.cry_prob`` of the windows into crying (``cfg.cry_blend``).
+
+    The added anger stays below the sadness, so the label rule is unchanged.
+    Shape: weights (n, T, B) -> (n, T, B) weights, (n,) bool crying.
+    """
+    n = weights.shape[0]
+    sadness = weights[..., names.index("sadness")] / cfg.max_weight["sadness"]     # (n, T)
+    crying = (rng.random(n) < cfg.cry_prob) & (sadness.max(1) > 0)
+    weights = weights.copy()
+    for shape, (lo, hi) in cfg.cry_blend.items():
+        weights[..., names.index(shape)] += (crying[:, None] * rng.uniform(lo, hi, (n, 1)) * sadness
+                                             * cfg.max_weight[shape])
+    return weights, crying
+
+
+def _press_lips(rng: np.random.Generator, lm: np.ndarray, crying: np.ndarray, cfg: SynthConfig) -> None:
+    """Close ``cfg.cry_press`` of the inner-lip opening of the crying windows, in place (the lips roll
+    together; the outer lip line keeps its height, as dlib sees a pressed mouth).
+
+    Shape: lm (n, T, 68, 3), crying (n,) bool.
+    """
+    fraction = (crying * rng.uniform(*cfg.cry_press, len(crying)))[:, None, None]
+    for upper, lower in PRESSED_PAIRS:
+        gap = lm[:, :, lower] - lm[:, :, upper]
+        lm[:, :, upper] += 0.5 * fraction * gap
+        lm[:, :, lower] -= 0.5 * fraction * gap
+
+
+def _squeeze(rng: np.random.Generator, weights: np.ndarray, names: tuple[str, ...], cfg: SynthConfig,
+             crying: np.ndarray) -> np.ndarray:
+    """Eye closure in [0, 1] that follows the intensity of the emotions in ``cfg.squeeze_prob`` (always
+    for the sadness of a crying window).
+
+    Shape: weights (n, T, B), crying (n,) bool -> (n, T).
     """
     n = weights.shape[0]
     closure = np.zeros(weights.shape[:2])
     for shape, prob in cfg.squeeze_prob.items():
-        gain = (rng.random((n, 1)) < prob) * rng.uniform(*cfg.squeeze, (n, 1))
+        chosen = rng.random((n, 1)) < prob
+        if shape == "sadness":
+            chosen |= crying[:, None]
+        gain = chosen * rng.uniform(*cfg.squeeze, (n, 1))
         closure = np.maximum(closure, gain * weights[..., names.index(shape)] / cfg.max_weight[shape])
     return np.clip(closure, 0.0, 1.0)
 
@@ -316,14 +378,13 @@ def _render(rig: _Rig, rng: np.random.Generator, coef: np.ndarray, weights: np.n
     Shape: coef (n, K) identity PCA coefficients, weights (n, T, B) -> (n, T, 68, 2) float32.
     """
     n, t, _ = weights.shape
+    weights, crying = _add_crying(rng, weights, rig.blend_names, cfg)
     # identity + expression + jaw: (n, T, M, 3) in model millimetres
     ident = rig.mean + np.tensordot(coef, rig.basis, axes=1)                       # (n, M, 3)
+    ident = ident + _resting_mouth(rng, ident, rig, cfg)
     verts = ident[:, None] + np.tensordot(weights, rig.blend, axes=1)              # (n, T, M, 3)
     talk = (rng.random((n, 1)) < cfg.talk_prob) * rng.uniform(*cfg.talk_angle, (n, 1))
     jaw = np.deg2rad(talk * np.clip(_course(rng, n, t, 1.0, cfg.talk_hz, cfg.fps), 0, None))  # (n, T)
-    sadness = weights[..., rig.blend_names.index("sadness")] / cfg.max_weight["sadness"]
-    press = (rng.random((n, 1)) < cfg.cry_prob) * rng.uniform(*cfg.cry_press_deg, (n, 1))
-    jaw = jaw - np.deg2rad(press * sadness)                                          # crying: lips pressed
     rel = verts - JAW_HINGE_MM
     verts = verts + (jaw[..., None, None] * rig.jaw_weight[:, None]
                      * np.stack([np.zeros_like(rel[..., 1]), -rel[..., 2], rel[..., 1]], -1))
@@ -336,9 +397,10 @@ def _render(rig: _Rig, rng: np.random.Generator, coef: np.ndarray, weights: np.n
     lm = np.zeros((n, t, 68, 3))
     mapped = rig.landmark_rows >= 0
     lm[:, :, mapped] = verts[:, :, rig.landmark_rows[mapped]]
+    _press_lips(rng, lm, crying, cfg)
     for inner, (outer, a, b) in INNER_CORNERS.items():
         lm[:, :, inner] = 0.75 * lm[:, :, outer] + 0.125 * (lm[:, :, a] + lm[:, :, b])
-    blink = np.maximum(_blinks(rng, n, t, cfg), _squeeze(rng, weights, rig.blend_names, cfg))[..., None]
+    blink = np.maximum(_blinks(rng, n, t, cfg), _squeeze(rng, weights, rig.blend_names, cfg, crying))[..., None]
     for upper, lower in UPPER_LIDS.items():
         lm[:, :, upper] += 0.85 * blink * (lm[:, :, lower] - lm[:, :, upper])
     lm[:, :, RIGHT_JAW + LEFT_JAW] = _silhouette_jaw(verts, rig)
@@ -436,6 +498,7 @@ def frontal_neutral_mean(count: int = 200, seed: int = 0, layout_correction: boo
     Shape: -> (68, 2) float64 in inter-ocular units (``normalize_landmarks``).
     """
     cfg = SynthConfig(yaw=0, pitch=0, roll=0, drift=0, shift_px=0, jitter=(0, 0), face_jitter=0, talk_prob=0,
+                      mouth_scale=(0.0, 0.0), mouth_shift=0.0, corner_lift=0.0,
                       blink_rate_hz=0, distractor_prob=0, neutral_scenarios={"calm": 1.0},
                       layout_correction=layout_correction)
     ws = generate_windows(count * len(EMOTIONS), seed, cfg, window=2, progress=False, sfm_directory=sfm_directory)

@@ -7,7 +7,9 @@ Per frame (``FaceTracker.update``):
    frame, so small faces are found too but rarely pay for it. Detections are matched to tracks by box
    overlap; a matched track gets landmarks in the detector's box (which resets any drift), an unmatched
    detection starts a new track, and a track the search could have seen but did not is missed this frame
-   (the face has left: the predictor alone would keep "tracking" the background);
+   (the face has left: the predictor alone would keep "tracking" the background); a track too small
+   for a coarse search to see is confirmed by a detection in its own region instead (``_redetect``), so
+   a face that leaves is dropped within ``detect_every + max_missed`` frames;
 2. follow (every other track): a detector-like box from the track's previous landmarks, and the shape
    predictor runs there (~1 ms, no detection). The box comes from the landmarks' bounding box through
    the mapping (``geometry.box_from_landmarks``) measured on the face's own last detector box, so it
@@ -342,14 +344,18 @@ class FaceTracker:
         self._timed("gray", start)
         seen: dict[int, _Observation] = {}
         gone: set[int] = set()
-        if self._frame_index % self.config.detect_every == 0:
+        searched = self._frame_index % self.config.detect_every == 0
+        if searched:
             gone = self._associate(gray, self._search(gray), seen)
         self._frame_index += 1
         for track in self._tracks:
             if track.track_id in seen or track.track_id in gone:
                 continue
-            obs = self._follow(gray, track) if track.missed == 0 else None
-            obs = obs or self._redetect(gray, track)
+            if searched:  # too small for this search to confirm: confirm it in its own region
+                obs = self._redetect(gray, track)
+            else:
+                obs = self._follow(gray, track) if track.missed == 0 else None
+                obs = obs or self._redetect(gray, track)
             if obs is not None:
                 seen[track.track_id] = obs
         faces = self._bookkeep(seen, timestamp_ms)
