@@ -30,7 +30,8 @@ def test_run_json(capsys):
     assert bench_model.run(args) == 0
     result = json.loads(capsys.readouterr().out)
     compact = result["compact"]
-    assert {"params", "macs", "latency_ms_b1", "latency_ms_b8"} <= set(compact)
+    assert {"params", "macs", "latency_ms_b1", "latency_ms_b8", "latency_ms_b1_eager"} <= set(compact)
+    assert compact["traced"] is True
     assert 0 < compact["params"] <= 500_000 and compact["latency_ms_b1"] > 0
     assert compact["latency_ms_b8"] > compact["latency_ms_b1"]
     assert result["threads"] == 1

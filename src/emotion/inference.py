@@ -11,12 +11,17 @@ from emotion.checkpoint import load_checkpoint
 from emotion.face68 import NUM_LANDMARKS
 from emotion.features import FeatureConfig, make_features
 from emotion.models import ModelConfig
+from emotion.models.deploy import for_inference
 from emotion.normalize import NormalizationConfig, normalize_landmarks
 from emotion.paths import DEFAULT_WEIGHTS
 
 
 class EmotionClassifier:
-    """A trained network with the normalisation and features it was trained with."""
+    """A trained network with the normalisation and features it was trained with.
+
+    ``model`` is the eager network (for export and inspection); predictions run its traced and frozen
+    form (``emotion.models.deploy.for_inference``).
+    """
 
     def __init__(self, model: nn.Module, model_config: ModelConfig, feature_config: FeatureConfig,
                  norm_config: NormalizationConfig, class_names: Sequence[str], window: int) -> None:
@@ -26,6 +31,7 @@ class EmotionClassifier:
         self.norm_config = norm_config
         self.class_names: tuple[str, ...] = tuple(class_names)
         self.window = int(window)
+        self._network = for_inference(self.model, feature_config.channels, self.window)
 
     @classmethod
     def from_checkpoint(cls, path: str | Path = DEFAULT_WEIGHTS, threads: int | None = None) -> "EmotionClassifier":
@@ -50,5 +56,5 @@ class EmotionClassifier:
             return np.zeros((0, len(self.class_names)), dtype=np.float32)
         x = make_features(normalize_landmarks(windows, self.norm_config), self.feature_config)
         with torch.inference_mode():
-            probs = torch.softmax(self.model(x), dim=1)
+            probs = torch.softmax(self._network(x), dim=1)
         return probs.numpy().astype(np.float32, copy=False)

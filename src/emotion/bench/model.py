@@ -1,4 +1,7 @@
-"""`python -m emotion bench model`: parameters, MACs and single-thread CPU latency of the named model sizes."""
+"""`python -m emotion bench model`: parameters, MACs and single-thread CPU latency of the named model sizes.
+
+``latency_ms_b{1,8}`` time the network as the component runs it (traced and frozen,
+``emotion.models.deploy``); ``latency_ms_b{1,8}_eager`` the plain PyTorch module, for comparison."""
 
 import argparse
 import json
@@ -14,6 +17,7 @@ from emotion.classes import NUM_CLASSES
 from emotion.features import FeatureConfig
 from emotion.face68 import NUM_LANDMARKS
 from emotion.models import CONFIGS, ModelConfig, build_model
+from emotion.models.deploy import for_inference
 
 DESCRIPTION = "parameters, MACs and batch-1/batch-8 CPU latency of the compact and reference models"
 BATCHES: tuple[int, ...] = (1, 8)
@@ -52,14 +56,17 @@ def median_latency_ms(model: nn.Module, x: torch.Tensor, repeats: int, max_secon
 
 
 def measure(cfg: ModelConfig, in_channels: int, repeats: int, max_seconds: float) -> dict:
-    """Figures of one model size: params, macs (batch 1) and latency_ms_b{1,8}."""
+    """Figures of one model size: params, macs (batch 1), latency_ms_b{1,8} (deployed) and their _eager twins."""
     model = build_model(cfg, in_channels, NUM_CLASSES).eval()
+    deployed = for_inference(model, in_channels, cfg.window)
     shape = (in_channels, cfg.window, NUM_LANDMARKS)
     result = {"params": sum(p.numel() for p in model.parameters()),
-              "macs": count_macs(model, torch.zeros(1, *shape)), "blocks": [list(b) for b in cfg.blocks]}
+              "macs": count_macs(model, torch.zeros(1, *shape)), "blocks": [list(b) for b in cfg.blocks],
+              "traced": deployed is not model}
     for batch in BATCHES:
         x = torch.randn(batch, *shape)
-        result[f"latency_ms_b{batch}"] = round(median_latency_ms(model, x, repeats, max_seconds), 3)
+        result[f"latency_ms_b{batch}"] = round(median_latency_ms(deployed, x, repeats, max_seconds), 3)
+        result[f"latency_ms_b{batch}_eager"] = round(median_latency_ms(model, x, repeats, max_seconds), 3)
     return result
 
 
@@ -75,8 +82,11 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({**results, "threads": args.threads, "in_channels": in_channels}))
         return 0
     print(f"model sizes, input (N, {in_channels}, T, {NUM_LANDMARKS}), {args.threads} thread(s), median latency")
-    print(f"{'config':<10} {'params':>10} {'MMACs':>9} {'b1 ms':>8} {'b8 ms':>8}  blocks (channels, stride)")
+    print("b1/b8: traced and frozen, as the component runs it; eager: the plain module")
+    print(f"{'config':<10} {'params':>10} {'MMACs':>9} {'b1 ms':>8} {'b8 ms':>8} {'eager b1':>9} {'eager b8':>9}"
+          "  blocks (channels, stride)")
     for name, r in results.items():
         print(f"{name:<10} {r['params']:>10,} {r['macs'] / 1e6:>9.1f} {r['latency_ms_b1']:>8.2f} "
-              f"{r['latency_ms_b8']:>8.2f}  {r['blocks']}")
+              f"{r['latency_ms_b8']:>8.2f} {r['latency_ms_b1_eager']:>9.2f} {r['latency_ms_b8_eager']:>9.2f}"
+              f"  {r['blocks']}")
     return 0
