@@ -11,10 +11,11 @@ Per frame (``FaceTracker.update``):
    for a coarse search to see is confirmed by a detection in its own region instead (``_redetect``), so
    a face that leaves is dropped within ``detect_every + max_missed`` frames;
 2. follow (every other track): a detector-like box from the track's previous landmarks, and the shape
-   predictor runs there (1-3 ms per face measured here, no detection). The box comes from the landmarks'
-   bounding box through the mapping (``geometry.box_from_landmarks``) measured on the face's own last detector box, so it
-   matches what the detector would give for this face and does not drift (a fixed ratio lets a face
-   whose landmarks fill its box unusually, e.g. with sunglasses, shrink or grow frame after frame);
+   predictor runs there (1-3 ms per face measured here, no detection). The box comes from the
+   landmarks' bounding box through the mapping (``geometry.box_from_landmarks``) measured on the face's
+   own last detector box, so it matches what the detector would give for this face and does not drift
+   (a fixed ratio lets a face whose landmarks fill its box unusually, e.g. with sunglasses, shrink or
+   grow frame after frame);
 3. check: tracking "looks wrong" when the new landmarks disagree with the box they came from, jump too
    far, or shrink below ``min_iod_px``; such a track (and one missed in earlier frames) is re-detected in
    a region of interest around its last box, resized so the face is ``roi_face_px`` wide;
