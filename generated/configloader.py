@@ -10,11 +10,12 @@ from typing import Callable, Iterable
 
 from emotion.middleware.config import Config, ConfigError, load_config
 from emotion.middleware.parameters import ParameterSet, ParameterSpec
+from emotion.middleware.topics import DEFAULT_TOPIC_MANAGER
 
 INTERFACE_PARAMETERS: tuple[ParameterSpec, ...] = (
     ParameterSpec("Proxies.CameraRGBDSimple", str, "camerargbdsimple:tcp -h localhost -p 10096",
                   doc="CameraRGBDSimple server polled in Camera.Mode = poll"),
-    ParameterSpec("Proxies.TopicManager", str, "IceStorm/TopicManager:tcp -h localhost -p 9999",
+    ParameterSpec("Proxies.TopicManager", str, DEFAULT_TOPIC_MANAGER,
                   doc="rcnode (IceStorm TopicManager)"),
     ParameterSpec("Endpoints.EmotionRecognition", str, "tcp -p 10006", doc="EmotionRecognition adapter"),
     ParameterSpec("Endpoints.CommonBehavior", str, "tcp -p 11006",

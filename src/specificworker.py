@@ -36,7 +36,7 @@ from emotion.middleware.slices import load_interfaces
 from emotion.middleware.topics import TopicUnavailable
 from emotion.perception.detector import LandmarkDetector
 from emotion.perception.image import ImageError, decode_timage
-from emotion.perception.tracking import CONFIG_PREFIX, TrackerConfig
+from emotion.perception.tracking import CONFIG_PREFIX, TrackerConfig, field_type
 from emotion.smoothing import SmoothingConfig
 from genericworker import GenericWorker
 
@@ -49,7 +49,7 @@ def _perception_specs() -> tuple[ParameterSpec, ...]:
     """One ``Perception.<field>`` key per TrackerConfig threshold (the window comes from the model)."""
     defaults = TrackerConfig()
     return tuple(
-        ParameterSpec(CONFIG_PREFIX + f.name, int if f.type in (int, "int") else float, getattr(defaults, f.name),
+        ParameterSpec(CONFIG_PREFIX + f.name, field_type(f), getattr(defaults, f.name),
                       doc=f"tracker threshold {f.name} (emotion.perception.tracking.TrackerConfig)")
         for f in fields(TrackerConfig) if f.name != "window")
 

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from emotion.datasets.video import iter_frames, read_image
+from emotion.datasets.video import iter_frames, read_image, video_frame_count
 from emotion.face68 import inter_ocular_distance
 from emotion.paths import shared_media
 from emotion.perception.detector import Box, LandmarkDetector
@@ -154,15 +154,6 @@ def video_stream(path: Path, decode: PipelineStats, end: int | None = None) -> I
         yield time_s * 1000.0, frame
 
 
-def video_length(path: Path) -> int | None:
-    capture = cv2.VideoCapture(str(path))
-    try:
-        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
-    finally:
-        capture.release()
-    return count or None
-
-
 def pin_to_one_core() -> int | None:
     """Restrict this process to one CPU (and OpenCV to one thread); the CPU used, None where unsupported."""
     cv2.setNumThreads(1)
@@ -223,7 +214,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     detector = LandmarkDetector()
     decode = PipelineStats()
-    length = video_length(args.video)
+    length = video_frame_count(args.video)
     if args.max_frames is not None:
         length = min(length or args.max_frames, args.max_frames)
     video = compare(lambda: video_stream(args.video, decode, args.max_frames), detector, config, length,

@@ -55,6 +55,19 @@ def source_fps(source: str | Path, fps: float | None = None) -> float:
         capture.release()
 
 
+def video_frame_count(path: str | Path) -> int | None:
+    """The frame count a video file's container reports (None when it reports none); ValueError when
+    OpenCV cannot open it."""
+    capture = cv2.VideoCapture(str(path))
+    try:
+        if not capture.isOpened():
+            raise ValueError(f"OpenCV cannot open video {path}")
+        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    finally:
+        capture.release()
+    return count if count > 0 else None
+
+
 def read_image(path: str | Path) -> np.ndarray:
     """One image as BGR uint8. Shape: (H, W, 3). ValueError when it cannot be decoded."""
     frame = cv2.imread(str(path), cv2.IMREAD_COLOR)

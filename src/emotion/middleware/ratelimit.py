@@ -39,7 +39,7 @@ class RateLimitedLog:
         Returns True when the line was printed.
         """
         now = self.clock()
-        kind_key = kind if detail is None else f"{kind}\0{detail}"
+        kind_key = self._key(kind, detail)
         with self._lock:
             last = self._last.get(kind_key)
             if last is not None and now - last < self.interval_s:
@@ -54,4 +54,8 @@ class RateLimitedLog:
     def suppressed(self, kind: str, detail: str | None = None) -> int:
         """Reports of ``kind`` (and ``detail``) held back since its last printed line."""
         with self._lock:
-            return self._held.get(kind if detail is None else f"{kind}\0{detail}", 0)
+            return self._held.get(self._key(kind, detail), 0)
+
+    @staticmethod
+    def _key(kind: str, detail: str | None) -> str:
+        return kind if detail is None else f"{kind}\0{detail}"

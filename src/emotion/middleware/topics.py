@@ -15,6 +15,8 @@ import Ice
 from emotion.middleware.slices import load_interfaces
 
 CANNOT_CONNECT = "Cannot connect to rcnode! This must be running to use pub/sub."
+DEFAULT_TOPIC_MANAGER = "IceStorm/TopicManager:tcp -h localhost -p 9999"
+"""rcnode on this machine at RoboComp's port: the default of the component and of every tool."""
 CALL_TIMEOUT_MS = 2000
 
 

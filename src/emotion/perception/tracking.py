@@ -25,7 +25,7 @@ Per frame (``FaceTracker.update``):
 
 import math
 import time
-from dataclasses import dataclass, fields
+from dataclasses import Field, dataclass, fields
 from typing import Any, Mapping
 
 import cv2
@@ -41,6 +41,11 @@ HOG_MIN_FACE_PX: int = 80
 
 CONFIG_PREFIX: str = "Perception."
 """Prefix of the component's config keys (``Perception.detect_every`` ...), accepted by ``from_mapping``."""
+
+
+def field_type(f: Field) -> type:
+    """``int`` or ``float``: the number type of a TrackerConfig field (annotations may be strings)."""
+    return int if f.type in (int, "int") else float
 
 
 @dataclass(frozen=True)
@@ -86,7 +91,7 @@ class TrackerConfig:
         non_negative = ("coarse_max_side", "fine_every", "fine_upsample", "roi_margin", "max_missed")
         for f in fields(self):
             value = getattr(self, f.name)
-            kind = int if f.type in (int, "int") else float
+            kind = field_type(f)
             wrong_type = not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int))
             if isinstance(value, bool) or wrong_type:
                 raise ValueError(f"tracker config {f.name} must be {kind.__name__}, got {value!r}")
@@ -116,7 +121,7 @@ class TrackerConfig:
             key = raw_key[len(CONFIG_PREFIX):] if raw_key.startswith(CONFIG_PREFIX) else raw_key
             if key not in names:
                 raise ValueError(f"unknown tracker config key {raw_key!r}; valid keys: {', '.join(names)}")
-            values[key] = _parse(key, raw, int if names[key].type in (int, "int") else float)
+            values[key] = _parse(key, raw, field_type(names[key]))
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:

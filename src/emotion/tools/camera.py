@@ -19,12 +19,13 @@ import Ice
 import numpy as np
 from tqdm import tqdm
 
-from emotion.datasets.video import DEFAULT_FPS, IMAGE_SUFFIXES, frame_files, iter_frames, read_image, source_fps
+from emotion.datasets.video import (DEFAULT_FPS, IMAGE_SUFFIXES, frame_files, iter_frames, read_image, source_fps,
+                                   video_frame_count)
 from emotion.middleware.communicator import make_communicator
 from emotion.middleware.images import empty_tdepth, encode_timage
 from emotion.middleware.processes import stop_event_on_signals
 from emotion.middleware.slices import load_interfaces
-from emotion.middleware.topics import TopicLink, TopicUnavailable, topic_name
+from emotion.middleware.topics import DEFAULT_TOPIC_MANAGER, TopicLink, TopicUnavailable, topic_name
 
 DESCRIPTION = "a camera component: video, image folder or webcam published on CameraRGBDSimplePub"
 
@@ -54,17 +55,6 @@ class FrameSource:
             capture.release()
 
 
-def _video_length(path: Path) -> int | None:
-    capture = cv2.VideoCapture(str(path))
-    try:
-        if not capture.isOpened():
-            raise ValueError(f"OpenCV cannot open video {path}")
-        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-    finally:
-        capture.release()
-    return count if count > 0 else None
-
-
 def open_source(source: str, fps: float | None = None) -> FrameSource:
     """Recognise SOURCE (webcam index, folder of images, image file, video file); ValueError if unusable.
 
@@ -83,7 +73,7 @@ def open_source(source: str, fps: float | None = None) -> FrameSource:
     if path.suffix.lower() in IMAGE_SUFFIXES:
         read_image(path)
         return FrameSource("image", str(path), rate, 1)
-    return FrameSource("video", str(path), rate, _video_length(path))
+    return FrameSource("video", str(path), rate, video_frame_count(path))
 
 
 def _camera_servant_class() -> type:
@@ -123,7 +113,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fps", type=float, help="publish rate (default: the video's, else 30)")
     parser.add_argument("--loop", action="store_true", help="start again at the end (default: stop there)")
     parser.add_argument("--camera-id", type=int, default=0, help="TImage.cameraID (default 0)")
-    parser.add_argument("--topic-manager", default="IceStorm/TopicManager:tcp -h localhost -p 9999",
+    parser.add_argument("--topic-manager", default=DEFAULT_TOPIC_MANAGER,
                         help="rcnode TopicManager proxy")
     parser.add_argument("--prefix", default="", help="topic prefix: publish on PREFIX/CameraRGBDSimplePub")
     parser.add_argument("--endpoint", default="tcp -p 10096",

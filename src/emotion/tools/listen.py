@@ -24,7 +24,7 @@ from emotion.engine import FaceState
 from emotion.middleware.communicator import make_communicator
 from emotion.middleware.processes import stop_event_on_signals
 from emotion.middleware.slices import load_interfaces
-from emotion.middleware.topics import TopicLink, topic_name
+from emotion.middleware.topics import DEFAULT_TOPIC_MANAGER, TopicLink, topic_name
 from emotion.perception.image import ImageError, decode_timage
 from emotion.video_writer import VideoWriter
 
@@ -227,7 +227,7 @@ class Listener:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--topic-manager", default="IceStorm/TopicManager:tcp -h localhost -p 9999",
+    parser.add_argument("--topic-manager", default=DEFAULT_TOPIC_MANAGER,
                         help="rcnode TopicManager proxy")
     parser.add_argument("--prefix", default="", help="topic prefix of the component (PREFIX/EmotionRecognitionPub)")
     parser.add_argument("--video", type=Path, help="also write the annotated camera frames to this MP4")

@@ -28,22 +28,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _clip_landmarks(path: Path) -> np.ndarray:
     """dlib landmarks of the largest face of every frame. Shape: -> (F, 68, 2) pixels."""
     import cv2
-    import dlib
 
-    from emotion.paths import default_predictor_path
+    from emotion.datasets.video import iter_frames
+    from emotion.perception.detector import LandmarkDetector
 
-    detector, predictor = dlib.get_frontal_face_detector(), dlib.shape_predictor(str(default_predictor_path()))
-    cap, out = cv2.VideoCapture(str(path)), []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
+    detector, out = LandmarkDetector(), []
+    for _, _, frame in iter_frames(path):
         gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-        faces = detector(gray, 0)
-        if faces:
-            shape = predictor(gray, max(faces, key=lambda r: r.area()))
-            out.append([(p.x, p.y) for p in shape.parts()])
-    cap.release()
+        boxes = detector.detect(gray)
+        if boxes:
+            out.append(detector.landmarks(gray, max(boxes, key=lambda b: b[2] * b[3])))
     if not out:
         raise ValueError(f"no face found in {path}")
     return np.asarray(out, dtype=np.float64)
