@@ -100,8 +100,7 @@ class SpecificWorker(GenericWorker):
         self.log = RateLimitedLog(float(params["Log.IntervalS"]))
         self.classifier = self._load_classifier()
         self.detector = LandmarkDetector()
-        self.tracker_config = TrackerConfig.from_mapping(
-            {k: v for k, v in params.snapshot().items() if k.startswith(CONFIG_PREFIX)})
+        self.tracker_config = self.tracker_settings(params)
         self.smoothing = SmoothingConfig(float(params["Smoothing.TimeConstantMs"]),
                                          float(params["Smoothing.SwitchMargin"]))
         self._lock = threading.Lock()
@@ -115,6 +114,11 @@ class SpecificWorker(GenericWorker):
              "faces", "faces_total", "published", "publish_failed", "poll_errors", "pipeline_errors",
              "cameras", "cameras_dropped"), 0)
         self.stats.update(dict.fromkeys(("inference_ms", "perception_ms", "compute_ms", "latency_ms"), 0.0))
+
+    @staticmethod
+    def tracker_settings(params: ParameterSet) -> TrackerConfig:
+        """Every camera's tracker: the ``Perception.*`` parameters (the window comes from the model)."""
+        return TrackerConfig.from_mapping({k: v for k, v in params.snapshot().items() if k.startswith(CONFIG_PREFIX)})
 
     def _load_classifier(self) -> EmotionClassifier:
         """The model of ``Model.Weights``; ValueError naming the key when it cannot be loaded."""

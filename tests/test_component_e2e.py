@@ -29,13 +29,10 @@ from emotion.normalize import NormalizationConfig
 from emotion.paths import REPO_ROOT, SAMPLE_CLIP
 from emotion.tools import monitor
 
-for _folder in ("generated", "src"):
-    if str(REPO_ROOT / _folder) not in sys.path:
-        sys.path.insert(0, str(REPO_ROOT / _folder))
+import configloader
+import genericworker
+import specificworker
 
-import configloader  # noqa: E402
-import genericworker  # noqa: E402
-import specificworker  # noqa: E402
 
 torch.set_num_threads(1)
 M = load_interfaces()

@@ -13,7 +13,7 @@ VIDEO = shared_media("WolfgangLanger_Pexels.mp4")
 @pytest.mark.skipif(not VIDEO.is_file(), reason=f"shared video {VIDEO} is absent")
 def test_bench_perception_json(capsys):
     code = main(["bench", "perception", "--json", "--all-cores", "--max-frames", "12", "--still-frames", "2",
-                 "--config", "detect_every=4", "--repeat", "1"])
+                 "--set", "detect_every=4", "--repeat", "1"])
     assert code == 0
     report = json.loads(capsys.readouterr().out)
     for key in ("naive_fps", "tracked_fps", "speedup", "landmark_diff_iod_pct", "peak_rss_mb"):
@@ -29,5 +29,5 @@ def test_bench_perception_json(capsys):
 def test_bench_rejects_unknown_benchmark_and_bad_config(capsys):
     with pytest.raises(SystemExit):
         main(["bench", "nosuch"])
-    assert main(["bench", "perception", "--all-cores", "--config", "nosuch=1"]) == 2
+    assert main(["bench", "perception", "--all-cores", "--set", "nosuch=1"]) == 2
     assert "unknown tracker config key 'nosuch'" in capsys.readouterr().err

@@ -58,7 +58,7 @@ def run(tracker: FaceTracker, frames: list[np.ndarray]) -> list[list[int]]:
 
 def test_static_face_detects_only_on_schedule():
     fake = FakeDetector()
-    tracker = FaceTracker(TrackerConfig(detect_every=5, window=8), fake)
+    tracker = FaceTracker(TrackerConfig(detect_every=5, fine_every=4, window=8), fake)
     ids = run(tracker, [scene([(100, 100, 120, 120)])] * 20)
     assert ids == [[1]] * 20
     # searches at frames 0, 5, 10, 15, and at 5, 10, 15 a detection in the face's region (the 120 px face

@@ -12,6 +12,8 @@ INTERFACES_DIR: Path = REPO_ROOT / "interfaces"
 WEIGHTS_DIR: Path = REPO_ROOT / "weights"
 DEFAULT_WEIGHTS: Path = WEIGHTS_DIR / "emotion_stgcn.pt"
 SAMPLE_CLIP: Path = REPO_ROOT / "media" / "sample_face.mp4"
+COMPONENT_CONFIG: Path = REPO_ROOT / "etc" / "config"
+"""The deployed component config; the tools that run its pipeline read their settings from it."""
 
 
 def shared_dir() -> Path:

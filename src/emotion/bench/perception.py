@@ -25,10 +25,10 @@ from tqdm import tqdm
 
 from emotion.datasets.video import iter_frames, read_image, video_frame_count
 from emotion.face68 import inter_ocular_distance
-from emotion.paths import shared_media
+from emotion.paths import COMPONENT_CONFIG, shared_media
 from emotion.perception.detector import Box, LandmarkDetector
 from emotion.perception.geometry import box_iou, fit_box_mapping
-from emotion.perception.tracking import FaceTracker, TrackerConfig
+from emotion.perception.tracking import FaceTracker, TrackerConfig, load_tracker_config
 
 DESCRIPTION = "perception: tracked (detect every k frames) vs naive (detect every frame) pipeline"
 STAGES = ("gray", "detect", "landmarks", "other")
@@ -171,20 +171,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-frames", type=int, default=None, help="use only the video's first N frames")
     parser.add_argument("--still-frames", type=int, default=30, help="frames of the still stream")
     parser.add_argument("--repeat", type=int, default=3, help="alternating rounds; each pipeline's fastest counts")
-    parser.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
-                        help="tracker config override (TrackerConfig field), repeatable")
+    parser.add_argument("--config", type=Path, default=COMPONENT_CONFIG,
+                        help="component config whose Perception.* settings to track with (default etc/config)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="tracker setting over --config (TrackerConfig field), repeatable")
     parser.add_argument("--all-cores", action="store_true", help="do not pin the process to one CPU")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def _parse_overrides(items: list[str]) -> TrackerConfig:
+def tracker_config(args: argparse.Namespace) -> TrackerConfig:
+    """The component's tracker settings (``--config``) with the ``--set KEY=VALUE`` overrides."""
     pairs = {}
-    for item in items:
+    for item in args.set:
         key, sep, value = item.partition("=")
         if not sep:
-            raise ValueError(f"--config expects KEY=VALUE, got {item!r}")
+            raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
         pairs[key.strip()] = value
-    return TrackerConfig.from_mapping(pairs)
+    return load_tracker_config(args.config, pairs)
 
 
 def _print_table(title: str, result: dict) -> None:
@@ -204,7 +207,7 @@ def _print_table(title: str, result: dict) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        config = _parse_overrides(args.config)
+        config = tracker_config(args)
     except ValueError as exc:
         print(f"bench perception: {exc}", file=sys.stderr)
         return 2

@@ -18,6 +18,7 @@ from emotion.classes import class_index
 from emotion.datasets.cutting import UNLABELLED
 from emotion.datasets.extraction import LandmarkExtractor, VideoJob, windows_from_jobs
 from emotion.datasets.windows import WindowSet
+from emotion.defaults import WINDOW
 
 KEPT: dict[str, str] = {"neutral": "Neutral", "anger": "Anger", "happiness": "Happy", "sadness": "Sad",
                         "surprise": "Surprise"}
@@ -76,7 +77,7 @@ def affwild2_jobs(root: str | Path, annotations: str | Path) -> list[VideoJob]:
     return jobs
 
 
-def read_affwild2(root: str | Path, annotations: str | Path, extractor: LandmarkExtractor, window: int = 45,
+def read_affwild2(root: str | Path, annotations: str | Path, extractor: LandmarkExtractor, window: int = WINDOW,
                   stride: int = 15, max_gap: int = 5) -> WindowSet:
     """Aff-Wild2 windows of one class each. Shape: -> WindowSet landmarks (N, window, 68, 2)."""
     jobs = affwild2_jobs(root, annotations)

@@ -25,6 +25,7 @@ from emotion.datasets.cutting import UNLABELLED, LabelledSequence, interpolate_g
 from emotion.datasets.extraction import LandmarkExtractor
 from emotion.datasets.video import frame_files
 from emotion.datasets.windows import WindowSet
+from emotion.defaults import WINDOW
 from emotion.face68 import NUM_LANDMARKS
 
 CODES: dict[int, str | None] = {0: "Neutral", 1: "Anger", 2: None, 3: None, 4: None, 5: "Happy", 6: "Sad",
@@ -103,7 +104,7 @@ def ckplus_sequences(root: str | Path, extractor: LandmarkExtractor | None = Non
     return sequences
 
 
-def read_ckplus(root: str | Path, extractor: LandmarkExtractor | None = None, window: int = 45, stride: int = 1,
+def read_ckplus(root: str | Path, extractor: LandmarkExtractor | None = None, window: int = WINDOW, stride: int = 1,
                 neutral_frames: int = 1, apex_frames: int = 3, max_gap: int = 5) -> WindowSet:
     """CK+ windows: Neutral ending at the first frames, the emotion ending at the apex frames.
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from emotion.classes import class_index
 from emotion.datasets.extraction import TRACK_CHOICES, LandmarkExtractor, VideoJob, windows_from_jobs
 from emotion.datasets.windows import WindowSet
+from emotion.defaults import WINDOW
 
 COLUMNS: tuple[str, ...] = ("path", "label", "start", "end", "group", "track")
 
@@ -73,7 +74,7 @@ def manifest_jobs(manifest: str | Path, root: str | Path | None = None) -> list[
 
 
 def read_manifest(manifest: str | Path, extractor: LandmarkExtractor, root: str | Path | None = None,
-                  window: int = 45, stride: int = 15, single_class: bool = False, min_frames: int | None = None,
+                  window: int = WINDOW, stride: int = 15, single_class: bool = False, min_frames: int | None = None,
                   max_gap: int = 5) -> WindowSet:
     """Windows of every manifest row. Shape: -> WindowSet landmarks (N, window, 68, 2)."""
     jobs = manifest_jobs(manifest, root)

@@ -20,6 +20,7 @@ import numpy as np
 from emotion.classes import class_index
 from emotion.datasets.cutting import LabelledSequence, interpolate_gaps, windows_from_sequences
 from emotion.datasets.windows import WindowSet
+from emotion.defaults import WINDOW
 from emotion.face68 import NUM_LANDMARKS
 
 EMOTION_CODES: dict[int, str | None] = {1: "Neutral", 2: None, 3: "Happy", 4: "Sad", 5: "Anger", 6: None,
@@ -106,7 +107,7 @@ def ravdess_sequences(root: str | Path, min_confidence: float = 0.0, max_gap: in
     return sequences
 
 
-def read_ravdess(root: str | Path, window: int = 45, stride: int = 15, min_confidence: float = 0.0,
+def read_ravdess(root: str | Path, window: int = WINDOW, stride: int = 15, min_confidence: float = 0.0,
                  max_gap: int = 5) -> WindowSet:
     """RAVDESS windows. Shape: -> WindowSet landmarks (N, window, 68, 2)."""
     sequences = ravdess_sequences(root, min_confidence, max_gap)

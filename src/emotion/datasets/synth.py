@@ -29,6 +29,7 @@ from tqdm import tqdm
 from emotion.classes import EMOTIONS, class_index
 from emotion.datasets.sfm import SurreyFaceModel, load_sfm
 from emotion.datasets.windows import WindowSet
+from emotion.defaults import WINDOW
 from emotion.face68 import MIRROR, PARTS
 from emotion.normalize import normalize_landmarks
 
@@ -451,7 +452,7 @@ def _project(rng: np.random.Generator, lm: np.ndarray, cfg: SynthConfig, iod_mm:
     return pts.astype(np.float32)
 
 
-def generate_windows(count: int, seed: int = 0, config: SynthConfig | None = None, window: int = 45,
+def generate_windows(count: int, seed: int = 0, config: SynthConfig | None = None, window: int = WINDOW,
                      progress: bool = True, sfm_directory: str | Path | None = None,
                      chunk: int = 256) -> WindowSet:
     """``count`` labelled windows, classes balanced (round-robin, shuffled), reproducible from ``seed``.

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 
 from torch import nn
 
+from emotion.defaults import WINDOW
 from emotion.graph import FaceGraph
 from emotion.models.ragcn import RAGCN
 from emotion.models.stgcn import STGCN
@@ -31,7 +32,7 @@ class ModelConfig:
     dropout: float = 0.1
     edge_importance: bool = True
     num_streams: int = 1
-    window: int = 45
+    window: int = WINDOW
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "blocks", tuple((int(c), int(s)) for c, s in self.blocks))

@@ -11,7 +11,7 @@ class LandmarkBuffer:
     Shape: each frame (68, 2) float32 pixels; ``window()`` (T, 68, 2); ``timestamps`` (len,) int64 ms.
     """
 
-    def __init__(self, capacity: int = 45) -> None:
+    def __init__(self, capacity: int) -> None:
         if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
             raise ValueError(f"buffer capacity must be a positive int, got {capacity!r}")
         self.capacity = capacity

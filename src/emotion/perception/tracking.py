@@ -26,12 +26,16 @@ Per frame (``FaceTracker.update``):
 import math
 import time
 from dataclasses import Field, dataclass, fields
+from pathlib import Path
 from typing import Any, Mapping
 
 import cv2
 import numpy as np
 
+from emotion.defaults import WINDOW
 from emotion.face68 import NUM_LANDMARKS, inter_ocular_distance
+from emotion.middleware.config import load_config
+from emotion.paths import COMPONENT_CONFIG
 from emotion.perception.buffer import LandmarkBuffer
 from emotion.perception.detector import Box, LandmarkDetector
 from emotion.perception.geometry import box_from_landmarks, box_iou, fit_box_mapping, scale_box
@@ -50,15 +54,19 @@ def field_type(f: Field) -> type:
 
 @dataclass(frozen=True)
 class TrackerConfig:
-    """Every tracking threshold; the field names are the ``Perception.*`` config keys."""
+    """Every tracking threshold; the field names are the ``Perception.*`` config keys.
 
-    window: int = 45
+    The defaults are the deployed values (etc/config, checked by a test); tools that run the component's
+    pipeline read that file with ``load_tracker_config`` so they track exactly as the component does.
+    """
+
+    window: int = WINDOW
     """Frames kept per track (T of the model's window)."""
-    detect_every: int = 15
+    detect_every: int = 10
     """Frames between full-frame searches (for new faces and to confirm tracked ones); 1 = every frame."""
     coarse_max_side: int = 320
     """Longest side of the downscaled frame of a coarse search; 0 searches at full resolution."""
-    fine_every: int = 4
+    fine_every: int = 3
     """Every n-th search (and the first) runs at full resolution to find small faces; 0 = never."""
     fine_upsample: int = 0
     """dlib upsampling of a fine search: each step finds faces half as big (down to 40 px) for ~4x time."""
@@ -126,6 +134,17 @@ class TrackerConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def load_tracker_config(path: Path | str = COMPONENT_CONFIG, overrides: Mapping[str, Any] | None = None
+                        ) -> TrackerConfig:
+    """The component's tracker: the ``Perception.*`` keys of the component config at ``path`` over the
+    defaults, then ``overrides`` (field names). ConfigError / ValueError name the file or key at fault."""
+    config = load_config(path)
+    try:
+        return TrackerConfig.from_mapping({**config.section(CONFIG_PREFIX.rstrip(".")), **(overrides or {})})
+    except ValueError as exc:
+        raise ValueError(f"{config.path}: {exc}") from None
 
 
 def _parse(key: str, raw: Any, kind: type) -> int | float:

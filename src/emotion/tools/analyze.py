@@ -18,8 +18,8 @@ from emotion.classes import EMOTIONS
 from emotion.datasets.video import iter_frames, source_fps
 from emotion.engine import EmotionEngine, FaceState
 from emotion.inference import EmotionClassifier
-from emotion.paths import DEFAULT_WEIGHTS
-from emotion.perception.tracking import TrackerConfig
+from emotion.paths import COMPONENT_CONFIG, DEFAULT_WEIGHTS
+from emotion.perception.tracking import TrackerConfig, load_tracker_config
 from emotion.smoothing import SmoothingConfig
 
 DESCRIPTION = "offline emotion analysis of videos, images or frame folders (no Ice needed)"
@@ -36,11 +36,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plot", type=Path, help="write a PNG of each track's probabilities over time")
     parser.add_argument("--fps", type=float, default=30.0, help="frame rate of image folders (default 30)")
     parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="model checkpoint")
+    parser.add_argument("--config", type=Path, default=COMPONENT_CONFIG,
+                        help="component config whose Perception.* settings to track with (default etc/config)")
     parser.add_argument("--time-constant-ms", type=float, default=SmoothingConfig.time_constant_ms,
                         help="probability smoothing time constant (0 = off)")
     parser.add_argument("--switch-margin", type=float, default=SmoothingConfig.switch_margin,
                         help="label hysteresis margin")
     parser.add_argument("--quiet", action="store_true", help="no timeline summary")
+
+
+def tracker_config(args: argparse.Namespace) -> TrackerConfig:
+    """The component's tracker settings (``--config``); the window then comes from the checkpoint."""
+    return load_tracker_config(args.config)
 
 
 def csv_row(source: str, frame: int, time_s: float, face: FaceState) -> list:
@@ -103,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         print(f"analyze: no such input: {', '.join(missing)}", file=sys.stderr)
         return 2
+    tracking = tracker_config(args)
     classifier = EmotionClassifier.from_checkpoint(args.weights)
     smoothing = SmoothingConfig(args.time_constant_ms, args.switch_margin)
     csv_file = open(args.csv, "w", newline="") if args.csv else None
@@ -112,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     plot_series: dict = {}
     try:
         for source in args.inputs:
-            engine = EmotionEngine(classifier, TrackerConfig(), smoothing)
+            engine = EmotionEngine(classifier, tracking, smoothing)
             video_out = video_path_for(args.video, source, len(args.inputs) > 1) if args.video else None
             labelled = analyze_input(source, engine, args.fps, writer, video_out, plot_series)
             if not args.quiet:

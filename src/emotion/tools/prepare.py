@@ -6,11 +6,13 @@ perception, cached per video (``--cache``) so a second or interrupted run only d
 """
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
 from emotion.datasets.windows import WindowSet
-from emotion.paths import REPO_ROOT
+from emotion.defaults import WINDOW
+from emotion.paths import COMPONENT_CONFIG, REPO_ROOT
 
 DESCRIPTION = "turn a labelled video dataset (affwild2, ckplus, ravdess, manifest) into landmark windows"
 FORMATS: tuple[str, ...] = ("affwild2", "ckplus", "ravdess", "manifest")
@@ -27,8 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="window file to write (.npz)")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE,
                         help=f"landmark cache folder (default {DEFAULT_CACHE})")
+    parser.add_argument("--config", type=Path, default=COMPONENT_CONFIG,
+                        help="component config whose Perception.* settings to track with (default etc/config)")
     parser.add_argument("--workers", type=int, default=2, help="parallel perception processes (default 2)")
-    parser.add_argument("--window", type=int, default=45, help="frames per window (default 45)")
+    parser.add_argument("--window", type=int, default=WINDOW, help=f"frames per window (default {WINDOW})")
     parser.add_argument("--stride", type=int, help="frames between window ends (default: affwild2, ravdess, "
                         "manifest 15; ckplus 1)")
     parser.add_argument("--min-frames", type=int, help="manifest: real frames a window needs (default: the "
@@ -43,13 +47,22 @@ def _required(args: argparse.Namespace, *names: str) -> str | None:
     return f"prepare --format {args.format} needs {', '.join(missing)}" if missing else None
 
 
+def tracker_factory(args: argparse.Namespace) -> functools.partial:
+    """A picklable factory of the component's tracker (``--config``), for every extraction process."""
+    from emotion.datasets.extraction import make_tracker
+    from emotion.perception.tracking import load_tracker_config
+
+    return functools.partial(make_tracker, load_tracker_config(args.config).to_dict())
+
+
 def build(args: argparse.Namespace) -> WindowSet:
     """The window set the arguments describe."""
     from emotion.datasets import affwild2, ckplus, manifest, ravdess
     from emotion.datasets.extraction import LandmarkExtractor
 
     stride = args.stride or DEFAULT_STRIDE[args.format]
-    extractor = LandmarkExtractor(args.cache, workers=args.workers, fps=args.fps)
+    extractor = LandmarkExtractor(args.cache, workers=args.workers, fps=args.fps,
+                                  tracker_factory=tracker_factory(args))
     if args.format == "affwild2":
         return affwild2.read_affwild2(args.root, args.annotations, extractor, args.window, stride, args.max_gap)
     if args.format == "ckplus":

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from emotion.defaults import WINDOW
 from emotion.features import FeatureConfig
 from emotion.models import CONFIGS, ModelConfig
 from emotion.normalize import NormalizationConfig
@@ -153,7 +154,7 @@ class TrainConfig:
 
     sources: tuple[SourceConfig, ...]
     seed: int = 0
-    window: int = 45
+    window: int = WINDOW
     threads: int = 2
     init: Path | None = None
     cache_dir: Path | None = None

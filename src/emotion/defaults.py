@@ -1,0 +1,10 @@
+"""Defaults that belong to no single stage (importing this module loads nothing heavy).
+
+Each stage's own defaults live on its config class (``TrackerConfig``, ``SmoothingConfig``,
+``ModelConfig``, ...); the component's deployed values are in etc/config, and tools that run the
+component's pipeline read that file (``emotion.perception.tracking.load_tracker_config``).
+"""
+
+WINDOW: int = 45
+"""Frames per landmark window (T) of new data sets and training runs. At run time the checkpoint's own
+window rules: the component and ``analyze`` size their buffers from the loaded model."""
