@@ -26,7 +26,7 @@ from typing import Any, Sequence
 
 import Ice
 
-from emotion.engine import EmotionEngine, FaceState, process_frames
+from emotion.engine import EmotionEngine, process_frames
 from emotion.inference import EmotionClassifier
 from emotion.middleware.config import Value
 from emotion.middleware.images import now_ms
@@ -38,6 +38,7 @@ from emotion.perception.detector import LandmarkDetector
 from emotion.perception.image import ImageError, decode_timage
 from emotion.perception.tracking import CONFIG_PREFIX, TrackerConfig, field_type
 from emotion.smoothing import SmoothingConfig
+from emotion.states import FaceState
 from genericworker import GenericWorker
 
 RoboCompEmotionRecognition = load_interfaces().RoboCompEmotionRecognition

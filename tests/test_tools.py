@@ -2,6 +2,8 @@
 monitor's view, and the rcmonitor file. (Their real-process runs are in test_component_e2e.py.)"""
 
 import argparse
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -11,7 +13,8 @@ from emotion.middleware.config import load_config
 from emotion.middleware.ratelimit import RateLimitedLog, message_shape
 from emotion.middleware.slices import load_interfaces
 from emotion.paths import REPO_ROOT
-from emotion.tools.listen import FrameMatcher, face_from_state, format_state
+from emotion.states import face_from_state, format_state
+from emotion.tools.listen import FrameMatcher
 from emotion.tools.monitor import Snapshot, parse_assignment, render
 
 M = load_interfaces()
@@ -124,3 +127,12 @@ def test_rcmonitor_file_matches_the_config():
     assert (REPO_ROOT / slice_file).is_file() and identity == "commonbehavior" and protocol == "tcp"
     endpoint = load_config(REPO_ROOT / "etc" / "config").get("Endpoints.CommonBehavior")
     assert endpoint.split()[-1] == port and int(period) > 0 and script == "commonbehavior.py"
+
+
+@pytest.mark.parametrize("tool", ["emotion.tools.listen", "emotion.tools.monitor"])
+def test_listen_and_monitor_load_neither_dlib_nor_torch(tool):
+    """The tools that only read what the component publishes start without the heavy stack."""
+    code = f"import sys, {tool}; print(sorted({{'dlib', 'torch'}} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -5,18 +5,8 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from emotion.engine import FaceState
 from emotion.face68 import CLOSED_PARTS, PARTS
-
-COLOURS: dict[str, tuple[int, int, int]] = {  # BGR per class
-    "Happy": (60, 200, 60),
-    "Sad": (200, 120, 40),
-    "Neutral": (180, 180, 180),
-    "Anger": (40, 40, 220),
-    "Surprise": (30, 200, 230),
-}
-DEFAULT_COLOUR = (255, 255, 255)
-
+from emotion.states import COLOURS, DEFAULT_COLOUR, FaceState
 
 def draw_face(frame: np.ndarray, face: FaceState, class_names: Sequence[str]) -> None:
     """Draw one face's box, landmarks, label and a bar per class onto ``frame`` (BGR, in place)."""

@@ -18,24 +18,10 @@ import numpy as np
 
 from emotion.perception.tracking import FaceTracker, TrackedFace, TrackerConfig
 from emotion.smoothing import SmoothingConfig, TrackSmoother
+from emotion.states import FaceState
 
-if TYPE_CHECKING:  # only for annotations: FaceState users (listener, drawing) need no torch
+if TYPE_CHECKING:  # only for annotations: the engine's users load torch through the classifier they pass
     from emotion.inference import EmotionClassifier
-
-
-@dataclass
-class FaceState:
-    """What is known about one face in one frame. Shape: landmarks (68, 2) pixels, probabilities (C,)."""
-
-    track_id: int
-    box: tuple[int, int, int, int]
-    landmarks: np.ndarray
-    label: str
-    probabilities: np.ndarray
-    confidence: float
-    buffer_frames: int
-    window_frames: int
-    timestamp_ms: int
 
 
 class EmotionEngine:

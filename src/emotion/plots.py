@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from emotion.drawing import COLOURS  # noqa: E402
+from emotion.states import COLOURS  # noqa: E402
 
 
 def save_figure(fig: plt.Figure, out: str | Path, dpi: int = 100) -> Path:

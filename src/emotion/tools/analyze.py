@@ -16,11 +16,12 @@ from tqdm import tqdm
 
 from emotion.classes import EMOTIONS
 from emotion.datasets.video import iter_frames, source_fps
-from emotion.engine import EmotionEngine, FaceState
+from emotion.engine import EmotionEngine
 from emotion.inference import EmotionClassifier
 from emotion.paths import COMPONENT_CONFIG, DEFAULT_WEIGHTS
 from emotion.perception.tracking import TrackerConfig, load_tracker_config
 from emotion.smoothing import SmoothingConfig
+from emotion.states import FaceState
 
 DESCRIPTION = "offline emotion analysis of videos, images or frame folders (no Ice needed)"
 CSV_COLUMNS = ["input", "frame", "time_s", "track_id", "x", "y", "w", "h", "label", "buffer_frames"] + [

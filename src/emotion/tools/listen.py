@@ -12,20 +12,19 @@ import collections
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
 from emotion.classes import EMOTIONS
 from emotion.drawing import draw_faces
-from emotion.engine import FaceState
 from emotion.middleware.communicator import make_communicator
 from emotion.middleware.processes import stop_event_on_signals
 from emotion.middleware.slices import load_interfaces
 from emotion.middleware.topics import DEFAULT_TOPIC_MANAGER, TopicLink, topic_name
 from emotion.perception.image import ImageError, decode_timage
+from emotion.states import FaceState, face_from_state, format_state
 from emotion.video_writer import VideoWriter
 
 DESCRIPTION = "print (and draw) what the component publishes on EmotionRecognitionPub"
@@ -33,27 +32,6 @@ M = load_interfaces()
 MATCH_TIMEOUT_S = 2.0
 """A frame whose states have not come within this time is drawn with the last known states."""
 MAX_UNMATCHED_STATES = 512
-
-
-def face_from_state(state: Any) -> FaceState:
-    """An EmotionRecognition.EmotionState as a FaceState (for drawing). Shape: landmarks -> (68, 2)."""
-    landmarks = np.asarray(state.landmarks, dtype=np.float32)
-    if landmarks.size % 2:
-        raise ValueError(f"state of track {state.trackId}: {landmarks.size} landmark values (need x, y pairs)")
-    return FaceState(track_id=state.trackId, box=(state.x, state.y, state.w, state.h),
-                     landmarks=landmarks.reshape(-1, 2), label=state.emotion,
-                     probabilities=np.asarray(state.probabilities, dtype=np.float32),
-                     confidence=float(state.confidence), buffer_frames=state.bufferFrames,
-                     window_frames=state.windowFrames, timestamp_ms=state.alivetime)
-
-
-def format_state(state: Any, class_names: Sequence[str] = EMOTIONS) -> str:
-    """One readable line for one face: camera, frame time, track, label, buffer fill, probabilities, box."""
-    clock = datetime.fromtimestamp(state.alivetime / 1000.0).strftime("%H:%M:%S.%f")[:-3]
-    fill = "" if state.bufferFrames >= state.windowFrames else f" (buffer {state.bufferFrames}/{state.windowFrames})"
-    probs = " ".join(f"{name[:3]} {p:.2f}" for name, p in zip(class_names, state.probabilities))
-    return (f"cam {state.cameraId} {clock} face #{state.trackId}: {state.emotion:<8} {state.confidence:4.0%}{fill}"
-            f"  [{probs}]  box {state.x},{state.y} {state.w}x{state.h}")
 
 
 @dataclass

@@ -19,7 +19,7 @@ import Ice
 from emotion.middleware.communicator import make_communicator
 from emotion.middleware.processes import stop_event_on_signals
 from emotion.middleware.slices import load_interfaces
-from emotion.tools.listen import format_state
+from emotion.states import format_state
 
 DESCRIPTION = "rcmonitor-style view and control of a running component (period, state, counters, faces)"
 M = load_interfaces()
