@@ -26,7 +26,7 @@ from typing import Any, Sequence
 
 import Ice
 
-from emotion.engine import EmotionEngine, process_frames
+from emotion.engine import EmotionEngine, FrameJob, process_frames
 from emotion.inference import EmotionClassifier
 from emotion.middleware.config import Value
 from emotion.middleware.images import now_ms
@@ -204,25 +204,25 @@ class SpecificWorker(GenericWorker):
                 self.log.report("frame refused", f"camera {im.cameraID}: {exc}", detail=message_shape(str(exc)))
                 continue
             images.append(im)
-            jobs.append((self._engine(im.cameraID), frame, int(im.alivetime)))
+            jobs.append(FrameJob(self._engine(im.cameraID), frame, int(im.alivetime)))
         if jobs:
             self._process(images, jobs)
         self.stats["cameras"] = len(self._cameras)
 
-    def _process(self, images: Sequence[Any], jobs: list) -> None:
+    def _process(self, images: Sequence[Any], jobs: list[FrameJob]) -> None:
         """One batched pipeline run for one frame per camera; publish and remember each camera's states."""
         started = time.perf_counter()
         try:
-            results = process_frames(jobs)
+            result = process_frames(jobs)
         except Exception as exc:  # a pipeline bug must not stop the component: count, say why, go on
             self.stats["pipeline_errors"] += 1
             self.log.report("pipeline error", f"{type(exc).__name__}: {exc}")
             return
         self.stats["compute_ms"] = round((time.perf_counter() - started) * 1000.0, 3)
-        self.stats["inference_ms"] = round(jobs[0][0].last_inference_ms, 3)
-        self.stats["perception_ms"] = round(sum(engine.last_track_ms for engine, _, _ in jobs), 3)
+        self.stats["inference_ms"] = round(result.inference_ms, 3)
+        self.stats["perception_ms"] = round(sum(result.track_ms), 3)
         faces = 0
-        for im, faces_of_frame in zip(images, results):
+        for im, faces_of_frame in zip(images, result.states):
             states = [to_emotion_state(face, im.cameraID) for face in faces_of_frame]
             faces += len(states)
             with self._lock:

@@ -11,7 +11,7 @@ import pytest
 
 from emotion.perception.detector import Box
 from emotion.perception.geometry import box_iou
-from emotion.perception.tracking import HOG_MIN_FACE_PX, FaceTracker, TrackerConfig
+from emotion.perception.tracking import HOG_MIN_FACE_PX, STAGES, FaceTracker, TrackerConfig
 
 
 def _template() -> np.ndarray:
@@ -67,7 +67,10 @@ def test_static_face_detects_only_on_schedule():
     face = tracker.tracks[0]
     assert len(face.buffer) == 8 and face.buffer.window().shape == (8, 68, 2)
     np.testing.assert_allclose(face.landmarks.min(axis=0), (100, 100), atol=1)
-    assert set(tracker.stage_ms) >= {"gray", "detect", "landmarks", "total"}
+    timed = tracker.track(scene([(100, 100, 120, 120)]), 20 * 33)
+    assert [f.track_id for f in timed.faces] == [1] and set(timed.stage_ms) == set(STAGES)
+    assert timed.stage_ms["landmarks"] > 0 and timed.stage_ms["total"] >= sum(
+        timed.stage_ms[s] for s in STAGES if s != "total")
 
 
 def test_moving_face_keeps_its_id_and_landmarks_follow():

@@ -16,12 +16,32 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from emotion.perception.tracking import FaceTracker, TrackedFace, TrackerConfig
+from emotion.perception.tracking import FaceTracker, TrackedFace, TrackerConfig, TrackResult
 from emotion.smoothing import SmoothingConfig, TrackSmoother
 from emotion.states import FaceState
 
 if TYPE_CHECKING:  # only for annotations: the engine's users load torch through the classifier they pass
     from emotion.inference import EmotionClassifier
+
+
+@dataclass(frozen=True)
+class FrameJob:
+    """One camera's frame for ``process_frames``. Shape: frame (H, W, 3) uint8 BGR."""
+
+    engine: "EmotionEngine"
+    frame: np.ndarray
+    timestamp_ms: int
+
+
+@dataclass(frozen=True)
+class FramesResult:
+    """What ``process_frames`` did: the states of each job's frame, in job order, and what it cost."""
+
+    states: list[list[FaceState]]
+    track_ms: list[float]
+    """Perception time of each job's frame (ms)."""
+    inference_ms: float
+    """The one batched model call for all faces (ms)."""
 
 
 class EmotionEngine:
@@ -34,19 +54,15 @@ class EmotionEngine:
         self.tracker = FaceTracker(replace(tracker_config, window=classifier.window), detector=detector)
         self.smoothing = smoothing
         self._smoothers: dict[int, TrackSmoother] = {}
-        self.last_track_ms = 0.0
-        self.last_inference_ms = 0.0
 
-    def track(self, frame_bgr: np.ndarray, timestamp_ms: int) -> list[TrackedFace]:
-        """Run perception on a frame; the faces seen in it."""
-        start = time.perf_counter()
-        faces = self.tracker.update(frame_bgr, timestamp_ms)
-        self.last_track_ms = (time.perf_counter() - start) * 1000.0
+    def track(self, frame_bgr: np.ndarray, timestamp_ms: int) -> TrackResult:
+        """Run perception on a frame: the faces seen in it and the time per stage."""
+        result = self.tracker.track(frame_bgr, timestamp_ms)
         live = {t.track_id for t in self.tracker.tracks}
         for track_id in list(self._smoothers):
             if track_id not in live:
                 del self._smoothers[track_id]
-        return faces
+        return result
 
     def label(self, faces: Sequence[TrackedFace], probabilities: np.ndarray, timestamp_ms: int) -> list[FaceState]:
         """Smooth each face's probabilities and pick its label. Shape: probabilities (len(faces), C)."""
@@ -65,27 +81,27 @@ class EmotionEngine:
 
     def process(self, frame_bgr: np.ndarray, timestamp_ms: int) -> list[FaceState]:
         """track -> classify -> label for one frame."""
-        return process_frames([(self, frame_bgr, timestamp_ms)])[0]
+        return process_frames([FrameJob(self, frame_bgr, timestamp_ms)]).states[0]
 
 
-def process_frames(jobs: Sequence[tuple[EmotionEngine, np.ndarray, int]]) -> list[list[FaceState]]:
+def process_frames(jobs: Sequence[FrameJob]) -> FramesResult:
     """Process frames of several cameras with ONE model call for all their faces.
 
-    All engines must share one classifier. Returns the states per job, in order.
+    All engines must share one classifier.
     """
     if not jobs:
-        return []
-    classifier = jobs[0][0].classifier
-    if any(engine.classifier is not classifier for engine, _, _ in jobs):
+        return FramesResult([], [], 0.0)
+    classifier = jobs[0].engine.classifier
+    if any(job.engine.classifier is not classifier for job in jobs):
         raise ValueError("process_frames needs engines that share one classifier")
-    tracked = [engine.track(frame, ts) for engine, frame, ts in jobs]
-    windows = [face.buffer.window(pad=True) for faces in tracked for face in faces]
+    tracked = [job.engine.track(job.frame, job.timestamp_ms) for job in jobs]
+    windows = [face.buffer.window(pad=True) for result in tracked for face in result.faces]
     start = time.perf_counter()
     probs = classifier.predict(np.stack(windows)) if windows else np.zeros((0, len(classifier.class_names)))
     inference_ms = (time.perf_counter() - start) * 1000.0
-    results, offset = [], 0
-    for (engine, _, ts), faces in zip(jobs, tracked):
-        engine.last_inference_ms = inference_ms
-        results.append(engine.label(faces, probs[offset:offset + len(faces)], ts))
-        offset += len(faces)
-    return results
+    states, offset = [], 0
+    for job, result in zip(jobs, tracked):
+        count = len(result.faces)
+        states.append(job.engine.label(result.faces, probs[offset:offset + count], job.timestamp_ms))
+        offset += count
+    return FramesResult(states, [result.stage_ms["total"] for result in tracked], inference_ms)

@@ -91,18 +91,18 @@ def run_naive(frames: Iterable[tuple[float, np.ndarray]], detector: LandmarkDete
 
 def run_tracked(frames: Iterable[tuple[float, np.ndarray]], tracker: FaceTracker, total: int | None,
                 label: str) -> tuple[PipelineStats, list[list[tuple[Box, np.ndarray]]]]:
-    """The tracked pipeline over a stream: its figures (tracker.stage_ms per frame) and each frame's faces."""
+    """The tracked pipeline over a stream: its figures (each frame's stage times) and each frame's faces."""
     stats = PipelineStats()
     per_frame = []
     for timestamp_ms, frame in tqdm(frames, total=total, desc=f"{label} tracked", unit="frame", leave=False):
-        faces = tracker.update(frame, int(timestamp_ms))
-        timed = sum(tracker.stage_ms[s] for s in STAGES[:-1])
+        result = tracker.track(frame, int(timestamp_ms))
+        timed = sum(result.stage_ms[s] for s in STAGES[:-1])
         for stage in STAGES[:-1]:
-            stats.stage_ms[stage] += tracker.stage_ms[stage]
-        stats.stage_ms["other"] += tracker.stage_ms["total"] - timed
-        stats.total_ms += tracker.stage_ms["total"]
-        stats.faces += len(faces)
-        per_frame.append([(f.box, f.landmarks) for f in faces])
+            stats.stage_ms[stage] += result.stage_ms[stage]
+        stats.stage_ms["other"] += result.stage_ms["total"] - timed
+        stats.total_ms += result.stage_ms["total"]
+        stats.faces += len(result.faces)
+        per_frame.append([(f.box, f.landmarks) for f in result.faces])
     return stats, per_frame
 
 

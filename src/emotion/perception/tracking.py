@@ -171,7 +171,6 @@ class TrackedFace:
     buffer: LandmarkBuffer
     missed: int = 0
     """Consecutive frames without the face (0: seen in the last frame)."""
-    frames_seen: int = 0
     mapping: tuple[float, float, float] = (1.0, 0.0, 0.0)
     """(scale, dx, dy) of ``box_from_landmarks``, measured at the face's last detection."""
 
@@ -191,11 +190,19 @@ class _Search:
     """Smallest face (original pixels) this search could find: tracks at least this big must be confirmed."""
 
 
-class FaceTracker:
-    """Tracked faces with 68 landmarks from a stream of frames (see the module docstring).
+@dataclass(frozen=True)
+class TrackResult:
+    """One frame's tracking: the faces seen in it and the time of each stage in ms (``STAGES``)."""
 
-    ``stage_ms`` holds the last update's time per stage (gray, detect, landmarks, total) in ms.
-    """
+    faces: list["TrackedFace"]
+    stage_ms: dict[str, float]
+
+
+STAGES: tuple[str, ...] = ("gray", "detect", "landmarks", "total")
+
+
+class FaceTracker:
+    """Tracked faces with 68 landmarks from a stream of frames (see the module docstring)."""
 
     def __init__(self, config: TrackerConfig = TrackerConfig(), detector: LandmarkDetector | None = None) -> None:
         self.config = config
@@ -204,7 +211,7 @@ class FaceTracker:
         self._next_id = 1
         self._frame_index = 0
         self._searches = 0
-        self.stage_ms: dict[str, float] = {}
+        self._stage_ms: dict[str, float] = {}
 
     @property
     def tracks(self) -> list[TrackedFace]:
@@ -225,7 +232,7 @@ class FaceTracker:
     # -- timed calls -------------------------------------------------------------------------------------
 
     def _timed(self, stage: str, start: float) -> None:
-        self.stage_ms[stage] = self.stage_ms.get(stage, 0.0) + (time.perf_counter() - start) * 1000.0
+        self._stage_ms[stage] += (time.perf_counter() - start) * 1000.0
 
     def _landmarks(self, gray: np.ndarray, box: Box) -> np.ndarray:
         start = time.perf_counter()
@@ -343,7 +350,6 @@ class FaceTracker:
             track.box, track.landmarks, track.missed = obs.box, obs.landmarks, 0
             if obs.mapping is not None:
                 track.mapping = obs.mapping
-            track.frames_seen += 1
             track.buffer.append(obs.landmarks, timestamp_ms)
         kept: list[TrackedFace] = []
         for track in sorted(self._tracks, key=lambda t: t.track_id):
@@ -356,14 +362,18 @@ class FaceTracker:
         return [t for t in kept if t.missed == 0]
 
     def update(self, frame_bgr: np.ndarray, timestamp_ms: int) -> list[TrackedFace]:
-        """Track one frame; the faces seen in it, by track id.
+        """Track one frame; the faces seen in it, by track id. Shape: as ``track``."""
+        return self.track(frame_bgr, timestamp_ms).faces
+
+    def track(self, frame_bgr: np.ndarray, timestamp_ms: int) -> TrackResult:
+        """Track one frame: the faces seen in it, by track id, and the time each stage took.
 
         Shape: frame_bgr (H, W, 3) uint8 BGR (or (H, W) uint8 gray).
         """
         frame = np.asarray(frame_bgr)
         if frame.dtype != np.uint8 or not (frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] == 3)):
             raise ValueError(f"expected an (H, W, 3) uint8 BGR frame, got {frame.dtype} array of shape {frame.shape}")
-        self.stage_ms = {"gray": 0.0, "detect": 0.0, "landmarks": 0.0}
+        self._stage_ms = dict.fromkeys(STAGES, 0.0)
         start = time.perf_counter()
         gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         self._timed("gray", start)
@@ -384,5 +394,5 @@ class FaceTracker:
             if obs is not None:
                 seen[track.track_id] = obs
         faces = self._bookkeep(seen, timestamp_ms)
-        self.stage_ms["total"] = (time.perf_counter() - start) * 1000.0
-        return faces
+        self._stage_ms["total"] = (time.perf_counter() - start) * 1000.0
+        return TrackResult(faces, dict(self._stage_ms))
