@@ -12,7 +12,6 @@ Start-up faults end the process with one error line on stderr (``EMOTION_DEBUG=1
 """
 
 import argparse
-import os
 import signal
 import sys
 from pathlib import Path
@@ -22,23 +21,14 @@ for _path in (COMPONENT_ROOT / "generated", COMPONENT_ROOT / "src"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
+import interfaces  # noqa: E402
+from emotion.middleware.componentconfig import load_component_config  # noqa: E402
 from emotion.middleware.config import ConfigError  # noqa: E402
-from configloader import load_component_config  # noqa: E402
-from interfaces import InterfaceManager, StartupError, startup_check  # noqa: E402
+from emotion.middleware.startup import STARTUP_FAULTS, StartupError, report_startup_error, startup_check  # noqa: E402
 from specificworker import SpecificWorker  # noqa: E402
 
 DEFAULT_CONFIG = Path("etc") / "config"
-STARTUP_FAULTS = (StartupError, ValueError, OSError)
-"""What a bad deployment raises while starting (the worker turns unusable weights into ValueError)."""
-
-
-def startup_failed(exc: Exception) -> int:
-    """Print ``exc`` as one error line (re-raise under EMOTION_DEBUG); exit status 1."""
-    if os.environ.get("EMOTION_DEBUG"):
-        raise exc
-    reason = " ".join(str(exc).split()) or type(exc).__name__
-    print(f"emotionrecognition: start-up error: {reason}", file=sys.stderr)
-    return 1
+FAULTS = (StartupError, *STARTUP_FAULTS)
 
 
 def resolve_config(path: Path) -> Path:
@@ -65,15 +55,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     try:
-        manager = InterfaceManager(config, params)
-    except STARTUP_FAULTS as exc:
-        return startup_failed(exc)
+        manager = interfaces.InterfaceManager(config, params)
+    except FAULTS as exc:
+        return report_startup_error(exc, "emotionrecognition")
     try:
         worker = SpecificWorker(manager.get_proxies_map(), params, config_path)
-        manager.set_default_handlers(worker)
-    except STARTUP_FAULTS as exc:
+        manager.set_default_handler(worker)
+    except FAULTS as exc:
         manager.destroy()
-        return startup_failed(exc)
+        return report_startup_error(exc, "emotionrecognition")
     except Exception:
         manager.destroy()
         raise

@@ -1,115 +1,132 @@
-"""InterfaceManager: the component's Ice wiring (robocompdsl's shape, no behaviour).
+"""InterfaceManager of emotionrecognition (robocompdsl's shape): what emotionrecognition.cdsl declares.
 
-- Requires: proxies of called interfaces (``CameraRGBDSimpleProxy``).
-- Publishes: ``EmotionRecognitionPubPub``, a publisher kept fresh by the TopicLink.
-- Implements: ``emotionrecognition`` and ``commonbehavior`` servants on their adapters.
-- Subscribes: ``CameraRGBDSimplePub`` (with its prefix), re-subscribed after IceStorm restarts.
+- Requires: CameraRGBDSimple (``mprx["CameraRGBDSimpleProxy"]``).
+- Publishes: EmotionRecognitionPub (``mprx["EmotionRecognitionPub"]``, kept fresh by the TopicLink).
+- Implements: EmotionRecognition and CommonBehavior.
+- SubscribesTo: CameraRGBDSimplePub.
 
-A bad proxy or endpoint, an unknown host or a port in use raises ``StartupError``: one line naming the
-config key, its value and the reason (the main script prints it and exits).
+Policies (error translation, adapter fallback, topic healing) live in ``emotion.middleware``.
 """
 
-import contextlib
-import os
-from typing import Any, Iterator
+from typing import Any
 
 import Ice
 
-from camerargbdsimplepubI import CameraRGBDSimplePubI
-from commonbehaviorI import CommonBehaviorI
+import camerargbdsimplepubI
+import commonbehaviorI
+import emotionrecognitionI
 from emotion.middleware.communicator import make_communicator
 from emotion.middleware.config import Config
 from emotion.middleware.parameters import ParameterSet
 from emotion.middleware.slices import load_interfaces
-from emotion.middleware.topics import TopicLink, topic_name
-from emotionrecognitionI import EmotionRecognitionI
+from emotion.middleware.startup import StartupError, config_value, endpoints_key
+from emotion.middleware.topics import CALL_TIMEOUT_MS, TopicLink, topic_name
 
-CALL_TIMEOUT_MS = 2000
-
-
-class StartupError(RuntimeError):
-    """The component cannot start as configured; ``str()`` is one line naming the config key."""
+ifaces = load_interfaces()
 
 
-def ice_reason(exc: Exception) -> str:
-    """A one-line reason for an Ice error (Ice's own ``str()`` spans several lines)."""
-    if isinstance(exc, Ice.EndpointParseException):
-        return exc.str
-    if isinstance(exc, Ice.ProxyParseException):
-        return exc.str
-    if isinstance(exc, Ice.DNSException):
-        return f"unknown host {exc.host!r}"
-    if isinstance(exc, Ice.SyscallException) and exc.error:
-        return f"{os.strerror(exc.error)} ({type(exc).__name__})"
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip() not in ("", "{", "}")]
-    return "; ".join(lines) or type(exc).__name__
+class Requires:
+    def __init__(self, communicator: Ice.Communicator, params: ParameterSet) -> None:
+        self.communicator = communicator
+        self.params = params
+        self.mprx: dict[str, Any] = {}
+        self.CameraRGBDSimple = self.create_proxy("CameraRGBDSimple", ifaces.RoboCompCameraRGBDSimple.CameraRGBDSimplePrx)
+
+    def create_proxy(self, name: str, ice_proxy: Any) -> Any:
+        with config_value(self.params, f"Proxies.{name}") as proxy_string:
+            base = self.communicator.stringToProxy(proxy_string)
+        proxy = ice_proxy.uncheckedCast(base.ice_invocationTimeout(CALL_TIMEOUT_MS))
+        self.mprx[f"{name}Proxy"] = proxy
+        return proxy
 
 
-@contextlib.contextmanager
-def config_value(key: str, value: str) -> Iterator[None]:
-    """Turn an Ice error raised while using config ``key`` into a StartupError naming it."""
-    try:
-        yield
-    except Ice.Exception as exc:
-        raise StartupError(f"{key} = {value!r}: {ice_reason(exc)}") from None
+class Publishes:
+    def __init__(self, topic_link: TopicLink, params: ParameterSet) -> None:
+        self.topic_link = topic_link
+        self.params = params
+        self.mprx: dict[str, Any] = {}
+        self.emotionrecognitionpub = self.create_topic(
+            "EmotionRecognitionPub", ifaces.RoboCompEmotionRecognitionPub.EmotionRecognitionPubPrx)
+
+    def create_topic(self, name: str, ice_proxy: Any) -> Any:
+        prefix = str(self.params[f"Endpoints.{name}Prefix"])
+        self.mprx[name] = self.topic_link.publisher(topic_name(name, prefix), ice_proxy)
+        return self.mprx[name]
+
+
+class Adapters:
+    """Object adapters by config key, activated together once every servant is added."""
+
+    def __init__(self, communicator: Ice.Communicator, params: ParameterSet) -> None:
+        self.communicator = communicator
+        self.params = params
+        self.by_key: dict[str, Ice.ObjectAdapter] = {}
+
+    def get(self, key: str) -> Ice.ObjectAdapter:
+        if key not in self.by_key:
+            with config_value(self.params, key) as endpoints:
+                self.by_key[key] = self.communicator.createObjectAdapterWithEndpoints(key.split(".")[-1], endpoints)
+        return self.by_key[key]
+
+    def activate(self) -> None:
+        for key, adapter in self.by_key.items():
+            with config_value(self.params, key):
+                adapter.activate()
+
+
+class Implements:
+    def __init__(self, adapters: Adapters, params: ParameterSet, default_handler: Any) -> None:
+        self.adapters = adapters
+        self.params = params
+        self.emotionrecognition = self.create_adapter(
+            "EmotionRecognition", emotionrecognitionI.EmotionRecognitionI(default_handler))
+        self.commonbehavior = self.create_adapter("CommonBehavior", commonbehaviorI.CommonBehaviorI(default_handler))
+
+    def create_adapter(self, name: str, handler: Any) -> Ice.ObjectAdapter:
+        adapter = self.adapters.get(endpoints_key(self.params, name, fallback="EmotionRecognition"))
+        adapter.add(handler, Ice.stringToIdentity(name.lower()))
+        return adapter
+
+
+class Subscribes:
+    def __init__(self, adapters: Adapters, topic_link: TopicLink, params: ParameterSet, default_handler: Any) -> None:
+        self.adapters = adapters
+        self.topic_link = topic_link
+        self.params = params
+        self.CameraRGBDSimplePub = self.create_adapter(
+            "CameraRGBDSimplePub", camerargbdsimplepubI.CameraRGBDSimplePubI(default_handler))
+
+    def create_adapter(self, name: str, handler: Any) -> Ice.ObjectAdapter:
+        adapter = self.adapters.get(f"Endpoints.{name}Topic")
+        proxy = adapter.addWithUUID(handler).ice_oneway()
+        self.topic_link.subscribe(topic_name(name, str(self.params[f"Endpoints.{name}Prefix"])), proxy)
+        return adapter
 
 
 class InterfaceManager:
-    """Builds the communicator, proxies, publishers, adapters and subscriptions from the config."""
-
     def __init__(self, config: Config, params: ParameterSet) -> None:
         self.params = params
-        self.modules = load_interfaces()
         self.communicator = make_communicator(config.section("Ice"))
         try:
-            with config_value("Proxies.TopicManager", str(params["Proxies.TopicManager"])):
-                self.topic_link = TopicLink(self.communicator, str(params["Proxies.TopicManager"]),
+            with config_value(params, "Proxies.TopicManager") as topic_manager:
+                self.topic_link = TopicLink(self.communicator, topic_manager,
                                             interval_s=float(params["TopicLink.IntervalS"]))
-            self.requires = self._requires()
+            self.requires = Requires(self.communicator, params)
         except StartupError:
             self.communicator.destroy()
             raise
-        self.publishes = self._publishes()
-        self.adapters: dict[str, tuple[Ice.ObjectAdapter, str]] = {}
+        self.publishes = Publishes(self.topic_link, params)
+        self.adapters = Adapters(self.communicator, params)
+        self.implements = None
+        self.subscribes = None
 
-    def _requires(self) -> dict[str, Any]:
-        camera = self.modules.RoboCompCameraRGBDSimple
-        with config_value("Proxies.CameraRGBDSimple", str(self.params["Proxies.CameraRGBDSimple"])):
-            base = self.communicator.stringToProxy(str(self.params["Proxies.CameraRGBDSimple"]))
-        return {"CameraRGBDSimpleProxy": camera.CameraRGBDSimplePrx.uncheckedCast(
-            base.ice_invocationTimeout(CALL_TIMEOUT_MS))}
-
-    def _publishes(self) -> dict[str, Any]:
-        name = topic_name("EmotionRecognitionPub", str(self.params["Endpoints.EmotionRecognitionPubPrefix"]))
-        prx = self.modules.RoboCompEmotionRecognitionPub.EmotionRecognitionPubPrx
-        return {"EmotionRecognitionPubPub": self.topic_link.publisher(name, prx)}
+    def set_default_handler(self, handler: Any) -> None:
+        self.implements = Implements(self.adapters, self.params, handler)
+        self.subscribes = Subscribes(self.adapters, self.topic_link, self.params, handler)
+        self.adapters.activate()
 
     def get_proxies_map(self) -> dict[str, Any]:
-        """What the workers receive as ``mprx``."""
-        return {**self.requires, **self.publishes}
-
-    def _adapter(self, name: str, key: str) -> Ice.ObjectAdapter:
-        """Adapter ``name`` listening on the endpoints of config ``key`` (StartupError when it cannot)."""
-        endpoints = str(self.params[key])
-        with config_value(key, endpoints):
-            adapter = self.communicator.createObjectAdapterWithEndpoints(name, endpoints)
-        self.adapters[name] = (adapter, key)
-        return adapter
-
-    def set_default_handlers(self, worker: Any) -> None:
-        """Serve the implemented interfaces and subscribe to the topics, forwarding to ``worker``."""
-        main = self._adapter("EmotionRecognition", "Endpoints.EmotionRecognition")
-        main.add(EmotionRecognitionI(worker), Ice.stringToIdentity("emotionrecognition"))
-        behavior_endpoints = str(self.params["Endpoints.CommonBehavior"]).strip()
-        behavior = self._adapter("CommonBehavior", "Endpoints.CommonBehavior") if behavior_endpoints else main
-        behavior.add(CommonBehaviorI(worker), Ice.stringToIdentity("commonbehavior"))
-        topic = self._adapter("CameraRGBDSimplePubTopic", "Endpoints.CameraRGBDSimplePubTopic")
-        subscriber = topic.addWithUUID(CameraRGBDSimplePubI(worker)).ice_oneway()
-        self.topic_link.subscribe(
-            topic_name("CameraRGBDSimplePub", str(self.params["Endpoints.CameraRGBDSimplePubPrefix"])), subscriber)
-        for adapter, key in self.adapters.values():
-            with config_value(key, str(self.params[key])):
-                adapter.activate()
+        return {**self.requires.mprx, **self.publishes.mprx}
 
     def start(self) -> None:
         """Link to rcnode (now if reachable, else in the background)."""
@@ -118,18 +135,3 @@ class InterfaceManager:
     def destroy(self) -> None:
         self.topic_link.stop()
         self.communicator.destroy()
-
-
-def startup_check() -> int:
-    """Build every struct of every interface once (robocompdsl's ``--startup-check``); how many were built."""
-    built = 0
-    for module in vars(load_interfaces()).values():
-        if module.__name__ == "IceStorm":
-            continue
-        for name in dir(module):
-            cls = getattr(module, name)
-            if (isinstance(cls, type) and hasattr(module, f"_t_{name}") and not name.endswith("Prx")
-                    and not issubclass(cls, (Ice.Object, Ice.EnumBase))):
-                print(f"startup check: {module.__name__}.{name}() -> {type(cls()).__name__}")
-                built += 1
-    return built

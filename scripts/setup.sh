@@ -23,7 +23,7 @@ stamp=.venv/.installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     echo "setup: installing the project and its Python dependencies"
     .venv/bin/python -m pip install -q --upgrade pip
-    .venv/bin/python -m pip install -q -e ".[onnx]" || .venv/bin/python -m pip install -q -e .
+    .venv/bin/python -m pip install -q -e .
     touch "$stamp"
 fi
 

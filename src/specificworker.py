@@ -94,13 +94,13 @@ class SpecificWorker(GenericWorker):
                       " this many seconds"),
     ) + _perception_specs()
 
-    def __init__(self, mprx: dict[str, Any], params: ParameterSet, config_path=None) -> None:
+    def __init__(self, mprx: dict[str, Any], params: ParameterSet, config_path=None,
+                 detector: LandmarkDetector | None = None) -> None:
+        """``detector``: dlib's detector and predictor, shared by every camera (loaded when not given)."""
         super().__init__(mprx, params, config_path)
-        self.camera = mprx["CameraRGBDSimpleProxy"]
-        self.emotionrecognitionpub = mprx["EmotionRecognitionPubPub"]
         self.log = RateLimitedLog(float(params["Log.IntervalS"]))
         self.classifier = self._load_classifier()
-        self.detector = LandmarkDetector()
+        self.detector = detector if detector is not None else LandmarkDetector()
         self.tracker_config = self.tracker_settings(params)
         self.smoothing = SmoothingConfig(float(params["Smoothing.TimeConstantMs"]),
                                          float(params["Smoothing.SwitchMargin"]))
@@ -145,7 +145,7 @@ class SpecificWorker(GenericWorker):
 
     def _poll(self) -> None:
         try:
-            im = self.camera.getImage(str(self.params["Camera.Name"]))
+            im = self.camerargbdsimple_proxy.getImage(str(self.params["Camera.Name"]))
         except Ice.Exception as exc:
             self.stats["poll_errors"] += 1
             self.log.report("poll", f"getImage failed ({type(exc).__name__}); retrying every period")
@@ -234,7 +234,7 @@ class SpecificWorker(GenericWorker):
 
     def _publish(self, camera_id: int, alivetime: int, states: list) -> None:
         try:
-            self.emotionrecognitionpub.pushEmotionStates(camera_id, alivetime, states)
+            self.emotionrecognitionpub_proxy.pushEmotionStates(camera_id, alivetime, states)
         except (TopicUnavailable, Ice.Exception) as exc:
             self.stats["publish_failed"] += 1
             self.log.report("publish", f"pushEmotionStates failed ({type(exc).__name__}); rcnode link retries")

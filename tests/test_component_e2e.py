@@ -19,18 +19,18 @@ import torch
 from emotion.checkpoint import save_checkpoint
 from emotion.classes import EMOTIONS
 from emotion.features import FeatureConfig
+from emotion.middleware.componentconfig import load_component_config
 from emotion.middleware.config import parse_config, render_config
 from emotion.middleware.images import encode_timage
 from emotion.middleware.parameters import ParameterSet
 from emotion.middleware.processes import LOOPBACK, ManagedProcess, wait_until
 from emotion.middleware.slices import load_interfaces
+from emotion.middleware.worker import ComponentWorker
 from emotion.models import ModelConfig, build_model
 from emotion.normalize import NormalizationConfig
 from emotion.paths import REPO_ROOT, SAMPLE_CLIP
 from emotion.tools import monitor
 
-import configloader
-import genericworker
 import specificworker
 
 
@@ -96,16 +96,16 @@ def detector():
 
 
 @pytest.fixture
-def make_worker(checkpoint, detector, monkeypatch):
+def make_worker(checkpoint, detector):
     """``make_worker(**config) -> (worker, publisher, log lines)`` with one shared dlib detector."""
-    monkeypatch.setattr(specificworker, "LandmarkDetector", lambda: detector)
 
     def make(camera=None, **overrides):
         params = ParameterSet(specificworker.SpecificWorker.all_parameters())
         params.load(parse_config(render_config({"Model.Weights": str(checkpoint), **overrides})))
         publisher = FakePublisher()
         worker = specificworker.SpecificWorker(
-            {"CameraRGBDSimpleProxy": camera or FakeCamera(), "EmotionRecognitionPubPub": publisher}, params)
+            {"CameraRGBDSimpleProxy": camera or FakeCamera(), "EmotionRecognitionPub": publisher}, params,
+            detector=detector)
         lines: list[str] = []
         worker.log.log = lines.append
         return worker, publisher, lines
@@ -202,7 +202,7 @@ def test_missing_weights_name_the_key(make_worker, tmp_path):
 
 def test_config_documents_every_new_key():
     warnings: list[str] = []
-    config, params = configloader.load_component_config(
+    config, params = load_component_config(
         REPO_ROOT / "etc" / "config", specificworker.SpecificWorker.all_parameters(), warn=warnings.append)
     assert warnings == []
     for key in ("Model.Weights", "Model.Threads", "Smoothing.TimeConstantMs", "Smoothing.SwitchMargin",
@@ -216,13 +216,13 @@ def test_compute_loop_is_event_driven():
     """A wake() runs compute at once; without one, Period.Compute is the longest wait."""
     calls: list[float] = []
 
-    class Worker(genericworker.GenericWorker):
+    class Worker(ComponentWorker):
         def compute(self):
             calls.append(time.monotonic())
 
     params = ParameterSet(Worker.all_parameters())
     params.load(parse_config("Period.Compute = 400\n"))
-    worker = Worker({}, params)
+    worker = Worker(params)
     worker.start()
     try:
         assert wait_until(lambda: len(calls) == 1, 2.0)

@@ -8,6 +8,7 @@ import pytest
 from emotion.middleware.component import COMPONENT_MAIN
 from emotion.middleware.config import ConfigError, load_config, parse_config, render_config
 from emotion.middleware.parameters import ParameterSet, ParameterSpec
+from emotion.middleware.startup import interface_structs
 from emotion.paths import REPO_ROOT
 
 
@@ -83,7 +84,12 @@ def test_malformed_config_gives_one_line_error_and_nonzero_exit(tmp_path):
 def test_startup_check_exits_zero_and_warns_on_unknown_keys(tmp_path):
     result = run_component("--startup-check")          # the default etc/config
     assert result.returncode == 0, result.stderr
-    assert "TImage" in result.stdout and "EmotionState" in result.stdout
+    structs = [name for name, _ in interface_structs()]
+    assert {"RoboCompCameraRGBDSimple.TImage", "RoboCompEmotionRecognition.EmotionState",
+            "RoboCompCommonBehavior.Parameter"} <= set(structs)
+    assert all(f"startup check: {name}() -> " in result.stdout for name in structs)
+    assert f"startup check: {len(structs)} structs built" in result.stdout
+    assert "HardwareFailedException" not in result.stdout          # an exception, not a struct
     path = tmp_path / "config"
     path.write_text((REPO_ROOT / "etc" / "config").read_text() + "Camera.Colour = 3\n")
     result = run_component(str(path), "--startup-check")

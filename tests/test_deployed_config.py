@@ -7,11 +7,11 @@ from dataclasses import fields
 
 import pytest
 
+from emotion.middleware.componentconfig import load_component_config
 from emotion.middleware.config import load_config, render_config
 from emotion.paths import COMPONENT_CONFIG
 from emotion.perception.tracking import TrackerConfig, load_tracker_config
 
-import configloader
 import specificworker
 
 
@@ -26,7 +26,7 @@ def built_by_each(config_path) -> dict[str, TrackerConfig]:
     from emotion.bench import perception as bench
     from emotion.tools import analyze, prepare
 
-    _, params = configloader.load_component_config(config_path, specificworker.SpecificWorker.all_parameters(),
+    _, params = load_component_config(config_path, specificworker.SpecificWorker.all_parameters(),
                                                    warn=lambda line: None)
     return {
         "component": specificworker.SpecificWorker.tracker_settings(params),

@@ -38,7 +38,7 @@ LINKS: tuple[Edge, ...] = (
 """The edges added to the natural outlines to make one connected graph."""
 
 NUM_SUBSETS: int = 3
-SUBSET_NAMES: tuple[str, ...] = ("root", "centripetal", "centrifugal")
+"""Partitions of ``FaceGraph.A``: root (self), centripetal (inward), centrifugal (outward)."""
 
 
 def part_edges() -> list[Edge]:

@@ -19,11 +19,11 @@ import Ice
 from emotion.middleware.communicator import make_communicator
 from emotion.middleware.processes import stop_event_on_signals
 from emotion.middleware.slices import load_interfaces
+from emotion.middleware.topics import CALL_TIMEOUT_MS
 from emotion.states import format_state
 
 DESCRIPTION = "rcmonitor-style view and control of a running component (period, state, counters, faces)"
 M = load_interfaces()
-CALL_TIMEOUT_MS = 2000
 
 
 @dataclass

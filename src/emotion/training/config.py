@@ -73,12 +73,6 @@ def _float(lo: float | None = None, hi: float | None = None, lo_open: bool = Fal
     return check
 
 
-def _bool(v: Any) -> bool:
-    if not isinstance(v, bool):
-        raise ValueError(f"expected true or false, got {v!r}")
-    return v
-
-
 def _choice(*options: str) -> Callable[[Any], str]:
     def check(v: Any) -> str:
         if v not in options:

@@ -1,7 +1,8 @@
 """The component's config: RoboComp's new format (emotion.middleware.config) checked against its keys.
 
-The interface keys below follow emotionrecognition.cdsl (robocompdsl's shape); the workers add theirs
-(``GenericWorker.PARAMETERS``, ``SpecificWorker.PARAMETERS``). ``Ice.*`` keys go to the communicator.
+The interface keys follow emotionrecognition.cdsl (what robocompdsl's generated code reads, with RoboComp's
+ports as defaults); the workers add theirs (``ComponentWorker.PARAMETERS``, ``SpecificWorker.PARAMETERS``).
+``Ice.*`` keys go to the communicator.
 """
 
 import sys
