@@ -1,6 +1,7 @@
 """A real component process on a real rcnode: CommonBehavior, EmotionRecognition, pub/sub, clean stops."""
 
 import signal
+import time
 
 import Ice
 import numpy as np
@@ -28,7 +29,9 @@ def test_commonbehavior_period_state_and_parameters(component):
     assert params["Period.Compute"].value == "35" and params["Period.Compute"].editable
     assert params["Endpoints.EmotionRecognition"].value.startswith("tcp -h 127.0.0.1")
     assert not params["Camera.Mode"].editable and not params["Stats.frames_received"].editable
-    assert behavior.timeAwake() >= 0
+    awake = behavior.timeAwake()
+    time.sleep(1.1)
+    assert behavior.timeAwake() >= awake + 1                            # seconds, counting
 
 
 @pytest.mark.parametrize("name, value, reason", [

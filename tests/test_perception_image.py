@@ -63,7 +63,6 @@ def test_decode_timage_reads_the_fields():
 
 
 def test_decode_real_ice_timage():
-    pytest.importorskip("Ice", reason="ZeroC Ice is not installed")
     from emotion.middleware.slices import load_interfaces
     camera = load_interfaces().RoboCompCameraRGBDSimple
     img = camera.TImage(compressed=True, width=W, height=H, depth=3, image=JPEG)

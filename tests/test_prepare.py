@@ -101,7 +101,6 @@ def test_prepare_manifest_on_a_real_clip_uses_the_cache_the_second_time(tmp_path
     source = shared_media("single_face.mp4")
     if not source.is_file():
         pytest.skip(f"shared media absent ({source}); set EMOTION_SHARED")
-    pytest.importorskip("emotion.perception.tracking", reason="perception module not available")
     clip = tmp_path / "frames"
     clip.mkdir()
     for index, _, frame in iter_frames(source, end=24):
