@@ -8,6 +8,7 @@ from emotion.classes import EMOTIONS
 from emotion.features import FeatureConfig
 from emotion.models import ModelConfig, build_model
 from emotion.normalize import NormalizationConfig
+from emotion.paths import DEFAULT_WEIGHTS
 
 torch.set_num_threads(1)
 CFG = ModelConfig(blocks=((8, 2), (16, 2)), window=20)
@@ -116,3 +117,11 @@ def test_save_refuses_inconsistent_input(tmp_path):
     with pytest.raises(ValueError, match="JSON-like"):
         save_checkpoint(tmp_path / "b.pt", model, CFG, FEAT, NORM, EMOTIONS, {"cm": object()})
     assert not list(tmp_path.iterdir())
+
+
+def test_shipped_weights_load_and_their_configs_round_trip_unchanged():
+    data = torch.load(DEFAULT_WEIGHTS, map_location="cpu", weights_only=True)
+    ckpt = load_checkpoint(DEFAULT_WEIGHTS, class_names=EMOTIONS)
+    for key, config in (("model_config", ckpt.model_config), ("feature_config", ckpt.feature_config),
+                        ("norm_config", ckpt.norm_config)):
+        assert config.to_dict() == data[key], key

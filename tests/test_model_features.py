@@ -23,7 +23,7 @@ def test_positions_only_and_config_round_trip():
     assert cfg.channels == 2 and FeatureConfig().channels == 4
     assert torch.equal(make_features(x, cfg), x.permute(0, 3, 1, 2))
     assert FeatureConfig.from_dict(cfg.to_dict()) == cfg
-    with pytest.raises(ValueError, match="unknown feature keys"):
+    with pytest.raises(ValueError, match=r"unknown FeatureConfig key\(s\) \[.acceleration.\]"):
         FeatureConfig.from_dict({"velocity": True, "acceleration": True})
 
 

@@ -25,7 +25,7 @@ def test_config_round_trip_and_validation():
                 {"arch": "ragcn"}, {"dropout": 1.0}):
         with pytest.raises(ValueError):
             ModelConfig(**bad)
-    with pytest.raises(ValueError, match="unknown model config keys"):
+    with pytest.raises(ValueError, match=r"unknown ModelConfig key\(s\) \[.heads.\]; known: .*blocks"):
         ModelConfig.from_dict({**COMPACT.to_dict(), "heads": 4})
 
 

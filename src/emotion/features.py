@@ -3,16 +3,17 @@
 Velocity is the frame-to-frame difference of the normalised positions, 0 for the first frame.
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from emotion.configtools import DictConfig
 from emotion.face68 import NUM_LANDMARKS
 
 
 @dataclass(frozen=True)
-class FeatureConfig:
+class FeatureConfig(DictConfig):
     """Which channels the model sees; stored in every checkpoint."""
 
     velocity: bool = True
@@ -21,16 +22,6 @@ class FeatureConfig:
     def channels(self) -> int:
         """Input channels C: x, y (+ dx, dy)."""
         return 4 if self.velocity else 2
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "FeatureConfig":
-        unknown = set(data) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"unknown feature keys: {sorted(unknown)}")
-        return cls(**data)
 
 
 def make_features(x: np.ndarray | torch.Tensor, config: FeatureConfig = FeatureConfig()) -> torch.Tensor:

@@ -13,29 +13,20 @@ A frame whose inter-ocular distance is not finite or below ``min_iod`` pixels (a
 becomes all zeros rather than exploding.
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
+from emotion.configtools import DictConfig
 from emotion.face68 import NUM_LANDMARKS, eye_centres
 
 
 @dataclass(frozen=True)
-class NormalizationConfig:
+class NormalizationConfig(DictConfig):
     """How windows are normalised; stored in every checkpoint so inference matches training."""
 
     remove_roll: bool = True
     min_iod: float = 1e-6
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "NormalizationConfig":
-        unknown = set(data) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"unknown normalisation keys: {sorted(unknown)}")
-        return cls(**data)
 
 
 def normalize_landmarks(landmarks: np.ndarray, config: NormalizationConfig = NormalizationConfig()) -> np.ndarray:

@@ -6,10 +6,11 @@ and 73M multiply-accumulates per window. ``REFERENCE`` is the ST-GCN paper's siz
 channels, about 3.2M parameters). ``arch="ragcn"`` builds the multi-stream RA-GCN variant of either plan.
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from torch import nn
 
+from emotion.configtools import DictConfig
 from emotion.defaults import WINDOW
 from emotion.graph import FaceGraph
 from emotion.models.ragcn import RAGCN
@@ -19,7 +20,7 @@ ARCHS: tuple[str, ...] = ("stgcn", "ragcn")
 
 
 @dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(DictConfig):
     """Network architecture and size; stored in every checkpoint.
 
     ``blocks``: one (out_channels, temporal_stride) pair per ST-GCN block. ``num_streams`` is 1 for
@@ -48,18 +49,6 @@ class ModelConfig:
             raise ValueError(f"num_streams must be 1 for stgcn and >= 2 for ragcn, got {self.num_streams} for {self.arch}")
         if self.window < 1:
             raise ValueError(f"window must be >= 1, got {self.window}")
-
-    def to_dict(self) -> dict:
-        data = asdict(self)
-        data["blocks"] = [list(b) for b in self.blocks]
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "ModelConfig":
-        unknown = set(data) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"unknown model config keys: {sorted(unknown)}")
-        return cls(**data)
 
 
 COMPACT = ModelConfig()

@@ -16,53 +16,33 @@ What each step imitates (all seeded through one ``numpy.random.Generator``):
   position plus strong noise (a hand over the mouth makes dlib guess), chosen at random per window.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
+from emotion.configtools import checked, nonnegative, number, probability
 from emotion.face68 import MIRROR, PARTS, inter_ocular_distance
 
-
-def _checked(default, check):
-    """Local alias of config.checked (config imports this module, so the import goes the other way)."""
-    return field(default=default, metadata={"check": check})
-
-
-def _prob(v) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v <= 1.0:
-        raise ValueError(f"expected a probability in [0, 1], got {v!r}")
-    return float(v)
-
-
-def _nonneg(v) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or v < 0:
-        raise ValueError(f"expected a finite number >= 0, got {v!r}")
-    return float(v)
-
-
-def _speed(v) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.1 <= v <= 5.0:
-        raise ValueError(f"expected a speed factor in [0.1, 5], got {v!r}")
-    return float(v)
+_speed = number(0.1, 5.0, what="a speed factor in [0.1, 5]")
 
 
 @dataclass(frozen=True)
 class AugmentConfig:
     """Augmentation strengths (TOML section ``[augment]``); a probability of 0 or a range of 0 disables a step."""
 
-    mirror_p: float = _checked(0.5, _prob)
-    rotation_deg: float = _checked(12.0, _nonneg)        # uniform in +-rotation_deg
-    scale: float = _checked(0.2, _nonneg)                # log-uniform factor in [1-scale, 1+scale]
-    aniso: float = _checked(0.06, _nonneg)               # x/y stretch ratio in [1-aniso, 1+aniso]
-    shift: float = _checked(0.3, _nonneg)                # +-shift inter-ocular distances
-    jitter: float = _checked(0.02, _nonneg)              # std, inter-ocular units, per frame and point
-    jitter_max: float = _checked(0.04, _nonneg)          # jitter std drawn per window in [jitter, jitter_max]
-    speed_p: float = _checked(0.5, _prob)
-    speed_min: float = _checked(0.7, _speed)
-    speed_max: float = _checked(1.3, _speed)
-    pad_p: float = _checked(0.15, _prob)                 # padded start, k uniform in [1, T-2]
-    dropout_p: float = _checked(0.1, _prob)
-    dropout_noise: float = _checked(0.15, _nonneg)       # std of the noise variant, inter-ocular units
+    mirror_p: float = checked(0.5, probability)
+    rotation_deg: float = checked(12.0, nonnegative)     # uniform in +-rotation_deg
+    scale: float = checked(0.2, nonnegative)             # log-uniform factor in [1-scale, 1+scale]
+    aniso: float = checked(0.06, nonnegative)            # x/y stretch ratio in [1-aniso, 1+aniso]
+    shift: float = checked(0.3, nonnegative)             # +-shift inter-ocular distances
+    jitter: float = checked(0.02, nonnegative)           # std, inter-ocular units, per frame and point
+    jitter_max: float = checked(0.04, nonnegative)       # jitter std drawn per window in [jitter, jitter_max]
+    speed_p: float = checked(0.5, probability)
+    speed_min: float = checked(0.7, _speed)
+    speed_max: float = checked(1.3, _speed)
+    pad_p: float = checked(0.15, probability)            # padded start, k uniform in [1, T-2]
+    dropout_p: float = checked(0.1, probability)
+    dropout_noise: float = checked(0.15, nonnegative)    # std of the noise variant, inter-ocular units
 
     def __post_init__(self) -> None:
         if self.speed_min > self.speed_max:

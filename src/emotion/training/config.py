@@ -31,12 +31,13 @@ configs come from that checkpoint, so ``[model]``, ``[features]`` and ``[normali
 """
 
 import dataclasses
-import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from emotion.configtools import checked, choice as _choice, integer as _int, number as _float, path as _path
+from emotion.configtools import table as _table, to_plain
 from emotion.defaults import WINDOW
 from emotion.features import FeatureConfig
 from emotion.models import CONFIGS, ModelConfig
@@ -46,58 +47,6 @@ from emotion.training.augment import AugmentConfig
 
 class ConfigError(ValueError):
     """A training config that cannot be used; the message names the file and the key."""
-
-
-# ---- value checks: each returns the cleaned value or raises ValueError with a reason ----
-
-def _int(lo: int | None = None, hi: int | None = None) -> Callable[[Any], int]:
-    def check(v: Any) -> int:
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise ValueError(f"expected an integer, got {v!r}")
-        if (lo is not None and v < lo) or (hi is not None and v > hi):
-            raise ValueError(f"expected an integer in [{lo}, {hi}], got {v}")
-        return v
-    return check
-
-
-def _float(lo: float | None = None, hi: float | None = None, lo_open: bool = False) -> Callable[[Any], float]:
-    def check(v: Any) -> float:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise ValueError(f"expected a finite number, got {v!r}")
-        v = float(v)
-        if lo is not None and (v < lo or (lo_open and v == lo)):
-            raise ValueError(f"expected a number {'>' if lo_open else '>='} {lo}, got {v}")
-        if hi is not None and v > hi:
-            raise ValueError(f"expected a number <= {hi}, got {v}")
-        return v
-    return check
-
-
-def _choice(*options: str) -> Callable[[Any], str]:
-    def check(v: Any) -> str:
-        if v not in options:
-            raise ValueError(f"expected one of {', '.join(options)}, got {v!r}")
-        return v
-    return check
-
-
-def _table(v: Any) -> dict:
-    if not isinstance(v, dict):
-        raise ValueError(f"expected a table, got {v!r}")
-    return dict(v)
-
-
-def _path(v: Any) -> Path:
-    if not isinstance(v, str) or not v:
-        raise ValueError(f"expected a path string, got {v!r}")
-    return Path(v)
-
-
-def checked(default: Any, check: Callable[[Any], Any]) -> Any:
-    """A dataclass field whose TOML value goes through ``check`` (used by every config section)."""
-    if isinstance(default, (dict, list)):
-        return field(default_factory=lambda: type(default)(default), metadata={"check": check})
-    return field(default=default, metadata={"check": check})
 
 
 # ---- sections ----
@@ -162,15 +111,7 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         """JSON-friendly copy (paths as strings), stored in checkpoints and metrics."""
-        def plain(v: Any) -> Any:
-            if dataclasses.is_dataclass(v):
-                return {f.name: plain(getattr(v, f.name)) for f in dataclasses.fields(v)}
-            if isinstance(v, (list, tuple)):
-                return [plain(x) for x in v]
-            if isinstance(v, dict):
-                return {k: plain(x) for k, x in v.items()}
-            return str(v) if isinstance(v, Path) else v
-        return plain(self)
+        return to_plain(self)
 
 
 _TOP_CHECKS: dict[str, Callable[[Any], Any]] = {
