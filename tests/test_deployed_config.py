@@ -31,8 +31,8 @@ def built_by_each(config_path) -> dict[str, TrackerConfig]:
     return {
         "component": specificworker.SpecificWorker.tracker_settings(params),
         "analyze": analyze.tracker_config(tool_args(analyze, config_path, "clip.mp4")),
-        "prepare": prepare.tracker_factory(tool_args(prepare, config_path, "--format", "ravdess", "--out",
-                                                     "w.npz"))().config,
+        "prepare": prepare.tracker_config(tool_args(prepare, config_path, "--format", "ravdess", "--out",
+                                                    "w.npz")),
         "bench perception": bench.tracker_config(tool_args(bench, config_path)),
     }
 

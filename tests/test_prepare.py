@@ -1,6 +1,8 @@
 """Frame reading, cached parallel landmark extraction and `python -m emotion prepare`."""
 
 import os
+import subprocess
+import sys
 from types import SimpleNamespace
 
 import cv2
@@ -10,10 +12,11 @@ import pytest
 from emotion import cli
 from emotion.classes import class_index
 from emotion.datasets import extraction
-from emotion.datasets.extraction import LandmarkExtractor, VideoJob, cache_key
+from emotion.datasets.extraction import LandmarkExtractor, VideoJob, cache_key, tracker_digest
 from emotion.datasets.video import iter_frames, source_fps
 from emotion.datasets.windows import WindowSet
 from emotion.paths import shared_media
+from emotion.perception.tracking import TrackerConfig
 
 
 def write_frames(folder, values, size=16):
@@ -25,9 +28,12 @@ def write_frames(folder, values, size=16):
 
 class FakeTracker:
     """Reads the frame's grey level v: a persistent face on the right (landmarks v) and, while v < 30, a
-    second face on the left (landmarks v + 1)."""
+    second face on the left (landmarks v + 1); a frame of grey level 255 is unreadable (ValueError)."""
 
     calls = 0
+
+    def __init__(self, config: TrackerConfig):
+        self.config = config
 
     def reset(self):
         pass
@@ -35,6 +41,8 @@ class FakeTracker:
     def update(self, frame, timestamp_ms):
         FakeTracker.calls += 1
         v = float(frame[0, 0, 0])
+        if v == 255:
+            raise ValueError("an unreadable frame")
         faces = [SimpleNamespace(track_id=7, box=(300, 0, 20, 20), landmarks=np.full((68, 2), v))]
         if v < 30:
             faces.append(SimpleNamespace(track_id=9, box=(0, 0, 10, 10), landmarks=np.full((68, 2), v + 1)))
@@ -63,7 +71,7 @@ def test_iter_frames_folder_image_and_video(tmp_path):
 
 def test_extraction_ranks_tracks_caches_and_resumes(tmp_path):
     folder = write_frames(tmp_path / "clip", [0, 10, 20, 30, 40, 50])
-    extractor = LandmarkExtractor(tmp_path / "cache", workers=1, tracker_factory=FakeTracker)
+    extractor = LandmarkExtractor(tmp_path / "cache", TrackerConfig(), workers=1, tracker_factory=FakeTracker)
     FakeTracker.calls = 0
     video = extractor.extract([folder])[str(folder)]
     assert FakeTracker.calls == 6 and extractor.extracted == [str(folder)]
@@ -76,15 +84,45 @@ def test_extraction_ranks_tracks_caches_and_resumes(tmp_path):
     again = extractor.extract([folder])[str(folder)]
     assert FakeTracker.calls == 6 and extractor.extracted == []                     # served from the cache
     assert np.array_equal(again.tracks, video.tracks, equal_nan=True)
-    key = cache_key(folder)
+    key = cache_key(folder, TrackerConfig())
     cv2.imwrite(str(folder / "frame_6.png"), np.zeros((16, 16, 3), np.uint8))
-    assert cache_key(folder) != key                                                 # a changed source is redone
+    assert cache_key(folder, TrackerConfig()) != key                                # a changed source is redone
+
+
+def test_landmarks_tracked_with_other_settings_are_not_reused(tmp_path):
+    folder = write_frames(tmp_path / "clip", [0, 10, 20])
+    deployed, other = TrackerConfig(), TrackerConfig(detect_every=7)
+    assert cache_key(folder, TrackerConfig()) == cache_key(folder, deployed)          # equal settings, one key
+    assert cache_key(folder, other) != cache_key(folder, deployed)
+    FakeTracker.calls = 0
+    for config, calls in ((deployed, 3), (other, 6), (deployed, 6), (other, 6)):
+        extractor = LandmarkExtractor(tmp_path / "cache", config, workers=1, tracker_factory=FakeTracker)
+        extractor.extract([folder])
+        assert FakeTracker.calls == calls, config                                   # only new settings re-track
+    assert len(list((tmp_path / "cache").iterdir())) == 2
+
+
+def test_the_tracker_digest_is_the_same_in_another_process():
+    code = ("from emotion.perception.tracking import TrackerConfig; from emotion.datasets.extraction import "
+            "tracker_digest; print(tracker_digest(TrackerConfig(fine_every=2)))")
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert other == tracker_digest(TrackerConfig(fine_every=2)) != tracker_digest(TrackerConfig())
+
+
+def test_failed_sources_are_kept_not_printed(tmp_path, capfd):
+    good, bad = write_frames(tmp_path / "good", [0, 10]), write_frames(tmp_path / "bad", [0, 255])
+    extractor = LandmarkExtractor(tmp_path / "cache", TrackerConfig(), workers=1, tracker_factory=FakeTracker)
+    found = extractor.extract([good, bad])
+    assert list(found) == [str(good)]
+    assert extractor.failures == {str(bad): "ValueError: an unreadable frame"}
+    assert "bad" not in capfd.readouterr().err                                      # the caller reports it
 
 
 def test_parallel_extraction_matches_serial_and_jobs_label_frames(tmp_path):
     folders = [write_frames(tmp_path / f"c{k}", [k, 10 + k, 40 + k]) for k in range(3)]
-    serial = LandmarkExtractor(tmp_path / "a", workers=1, tracker_factory=FakeTracker).extract(folders)
-    parallel = LandmarkExtractor(tmp_path / "b", workers=2, tracker_factory=FakeTracker).extract(folders)
+    serial = LandmarkExtractor(tmp_path / "a", TrackerConfig(), workers=1, tracker_factory=FakeTracker).extract(folders)
+    parallel = LandmarkExtractor(tmp_path / "b", TrackerConfig(), workers=2,
+                                 tracker_factory=FakeTracker).extract(folders)
     for folder in map(str, folders):
         assert np.array_equal(serial[folder].tracks, parallel[folder].tracks, equal_nan=True)
     job = VideoJob(folders[0], "g", ((1, 2, 3), (2, None, 0)))
@@ -94,6 +132,18 @@ def test_parallel_extraction_matches_serial_and_jobs_label_frames(tmp_path):
 def test_prepare_cli_reports_missing_arguments(capsys):
     assert cli.main(["prepare", "--format", "manifest", "--out", "x.npz"]) == 2
     assert "needs --manifest" in capsys.readouterr().err
+
+
+def test_prepare_reports_each_skipped_video(tmp_path, capsys):
+    (tmp_path / "broken.mp4").write_bytes(b"not a video")
+    (tmp_path / "m.csv").write_text("path,label\nbroken.mp4,Happy\n")
+    args = ["prepare", "--format", "manifest", "--manifest", str(tmp_path / "m.csv"), "--out", str(tmp_path / "w.npz"),
+            "--cache", str(tmp_path / "cache"), "--workers", "1"]
+    assert cli.main(args) == 1
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("prepare:")]     # not tqdm's
+    broken = tmp_path / "broken.mp4"
+    assert len(err) == 2 and err[0] == f"prepare: skipped {broken}: ValueError: cannot open video {broken}"
+    assert err[1].startswith("prepare: no windows came out") and not (tmp_path / "w.npz").exists()
 
 
 @pytest.mark.slow

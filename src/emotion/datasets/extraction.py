@@ -11,19 +11,20 @@ shape predictor and tracking as live ones. Per video the most persistent tracks 
   right in the image (Aff-Wild2's ``_left`` / ``_right`` annotations of two-person videos).
 
 Cache: one ``.npz`` per video in the cache folder, named by a hash of the source's resolved path, size
-and modification time (for a frame folder: its frames' count, total size and latest time, and the fps).
+and modification time (for a frame folder: its frames' count, total size and latest time, and the fps) and
+of the tracker settings (``TrackerConfig``), so landmarks tracked with other settings are not reused.
 A file is written to a temporary name and renamed when complete, so an interrupted run (Ctrl-C) leaves
 only finished videos behind and the next run resumes where it stopped.
 """
 
 import functools
 import hashlib
-import os
-import sys
-from dataclasses import dataclass
+import json
 import multiprocessing
+import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Mapping, Protocol
+from typing import TYPE_CHECKING, Callable, Iterable, Protocol
 
 import cv2
 import numpy as np
@@ -33,6 +34,9 @@ from emotion.datasets.cutting import LabelledSequence, UNLABELLED, interpolate_g
 from emotion.datasets.video import frame_files, iter_frames, source_fps
 from emotion.datasets.windows import WindowSet
 from emotion.face68 import NUM_LANDMARKS
+
+if TYPE_CHECKING:                 # tracking imports dlib; readers of cached landmarks do not need it
+    from emotion.perception.tracking import TrackerConfig
 
 CACHE_VERSION: int = 1
 TRACK_CHOICES: tuple[str, ...] = ("main", "left", "right")
@@ -90,11 +94,11 @@ class Tracker(Protocol):
     def reset(self) -> None: ...
 
 
-def make_tracker(settings: Mapping | None = None) -> Tracker:
-    """The component's tracker with its default (or the given) TrackerConfig settings."""
-    from emotion.perception.tracking import FaceTracker, TrackerConfig
+def make_tracker(config: "TrackerConfig") -> Tracker:
+    """The component's tracker with the given settings."""
+    from emotion.perception.tracking import FaceTracker
 
-    return FaceTracker(TrackerConfig.from_mapping(dict(settings)) if settings else TrackerConfig())
+    return FaceTracker(config)
 
 
 def extract_video(source: str | Path, tracker: Tracker, fps: float | None = None, max_tracks: int = 3,
@@ -123,8 +127,13 @@ def extract_video(source: str | Path, tracker: Tracker, fps: float | None = None
     return VideoLandmarks(tracks, centres, source_fps(source, fps), str(source))
 
 
-def cache_key(source: str | Path, fps: float | None = None) -> str:
-    """A name for a source's cache file that changes when the source changes."""
+def tracker_digest(config: "TrackerConfig") -> str:
+    """A stable hash of tracker settings (the same values give the same digest in every process)."""
+    return hashlib.sha1(json.dumps(config.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def cache_key(source: str | Path, tracker: "TrackerConfig", fps: float | None = None) -> str:
+    """A name for a source's cache file that changes when the source or the tracker settings change."""
     path = Path(source).resolve()
     if path.is_dir():
         stats = [f.stat() for f in frame_files(path)]
@@ -132,17 +141,17 @@ def cache_key(source: str | Path, fps: float | None = None) -> str:
     else:
         stat = path.stat()
         stamp = f"{stat.st_size}|{stat.st_mtime_ns}"
-    digest = hashlib.sha1(f"{path}|{stamp}|v{CACHE_VERSION}".encode()).hexdigest()[:16]
+    digest = hashlib.sha1(f"{path}|{stamp}|v{CACHE_VERSION}|{tracker_digest(tracker)}".encode()).hexdigest()[:16]
     return f"{path.stem}-{digest}.npz"
 
 
 _WORKER_TRACKER: Tracker | None = None
 
 
-def _init_worker(tracker_factory: Callable[[], Tracker]) -> None:
+def _init_worker(tracker_factory: Callable[["TrackerConfig"], Tracker], config: "TrackerConfig") -> None:
     global _WORKER_TRACKER
     cv2.setNumThreads(1)          # one core per worker: the workers are the parallelism
-    _WORKER_TRACKER = tracker_factory()
+    _WORKER_TRACKER = tracker_factory(config)
 
 
 def _extract_to_cache(job: tuple[str, str, float | None, int]) -> tuple[str, str | None]:
@@ -155,13 +164,19 @@ def _extract_to_cache(job: tuple[str, str, float | None, int]) -> tuple[str, str
 
 
 class LandmarkExtractor:
-    """Cached, parallel landmark extraction over many sources (see the module docstring)."""
+    """Cached, parallel landmark extraction over many sources (see the module docstring).
 
-    def __init__(self, cache_dir: str | Path, workers: int = 2, fps: float | None = None, max_tracks: int = 3,
-                 tracker_factory: Callable[[], Tracker] = make_tracker) -> None:
+    Every worker tracks with ``tracker_factory(tracker_config)``; the cache key hashes ``tracker_config``.
+    ``failures`` (source -> reason) collects the sources that could not be extracted, for the caller to report.
+    """
+
+    def __init__(self, cache_dir: str | Path, tracker_config: "TrackerConfig", workers: int = 2,
+                 fps: float | None = None, max_tracks: int = 3,
+                 tracker_factory: Callable[["TrackerConfig"], Tracker] = make_tracker) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
         self.cache_dir = Path(cache_dir)
+        self.tracker_config = tracker_config
         self.workers = workers
         self.fps = fps
         self.max_tracks = max_tracks
@@ -170,10 +185,11 @@ class LandmarkExtractor:
         self.extracted: list[str] = []
 
     def cache_path(self, source: str | Path) -> Path:
-        return self.cache_dir / cache_key(source, self.fps)
+        return self.cache_dir / cache_key(source, self.tracker_config, self.fps)
 
     def extract(self, sources: Iterable[str | Path]) -> dict[str, VideoLandmarks]:
-        """Landmarks of every source, extracting only those not cached yet; failures are reported and skipped."""
+        """Landmarks of every source, extracting only those not cached yet; failures are skipped and kept
+        in ``failures``."""
         sources = list(dict.fromkeys(str(s) for s in sources))
         missing = [s for s in sources if not Path(s).exists()]
         if missing:
@@ -185,7 +201,6 @@ class LandmarkExtractor:
         for source, error in self._run(todo):
             if error:
                 self.failures[source] = error
-                print(f"prepare: skipped {source}: {error}", file=sys.stderr)
         return {s: VideoLandmarks.load(self.cache_path(s)) for s in sources if s not in self.failures}
 
     def _run(self, todo: list) -> Iterable[tuple[str, str | None]]:
@@ -193,13 +208,13 @@ class LandmarkExtractor:
         if not todo:
             return []
         if self.workers == 1 or len(todo) == 1:
-            _init_worker(self.tracker_factory)
+            _init_worker(self.tracker_factory, self.tracker_config)
             return list(progress(map(_extract_to_cache, todo)))
         # spawn, not fork: a forked child of a process with running threads (Ice, torch) can deadlock on
         # a lock some thread held at the fork
         context = multiprocessing.get_context("spawn")
         with context.Pool(min(self.workers, len(todo)), initializer=_init_worker,
-                          initargs=(self.tracker_factory,)) as pool:
+                          initargs=(self.tracker_factory, self.tracker_config)) as pool:
             return list(progress(pool.imap_unordered(_extract_to_cache, todo)))
 
 

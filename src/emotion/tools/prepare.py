@@ -6,13 +6,17 @@ perception, cached per video (``--cache``) so a second or interrupted run only d
 """
 
 import argparse
-import functools
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from emotion.datasets.windows import WindowSet
 from emotion.defaults import WINDOW
 from emotion.paths import COMPONENT_CONFIG, REPO_ROOT
+
+if TYPE_CHECKING:
+    from emotion.datasets.extraction import LandmarkExtractor
+    from emotion.perception.tracking import TrackerConfig
 
 DESCRIPTION = "turn a labelled video dataset (affwild2, ckplus, ravdess, manifest) into landmark windows"
 FORMATS: tuple[str, ...] = ("affwild2", "ckplus", "ravdess", "manifest")
@@ -47,22 +51,25 @@ def _required(args: argparse.Namespace, *names: str) -> str | None:
     return f"prepare --format {args.format} needs {', '.join(missing)}" if missing else None
 
 
-def tracker_factory(args: argparse.Namespace) -> functools.partial:
-    """A picklable factory of the component's tracker (``--config``), for every extraction process."""
-    from emotion.datasets.extraction import make_tracker
+def tracker_config(args: argparse.Namespace) -> "TrackerConfig":
+    """The component's tracker settings (``Perception.*`` of ``--config``), for every extraction process."""
     from emotion.perception.tracking import load_tracker_config
 
-    return functools.partial(make_tracker, load_tracker_config(args.config).to_dict())
+    return load_tracker_config(args.config)
 
 
-def build(args: argparse.Namespace) -> WindowSet:
-    """The window set the arguments describe."""
-    from emotion.datasets import affwild2, ckplus, manifest, ravdess
+def make_extractor(args: argparse.Namespace) -> "LandmarkExtractor":
+    """The cached, parallel landmark extraction the arguments describe."""
     from emotion.datasets.extraction import LandmarkExtractor
 
+    return LandmarkExtractor(args.cache, tracker_config(args), workers=args.workers, fps=args.fps)
+
+
+def build(args: argparse.Namespace, extractor: "LandmarkExtractor") -> WindowSet:
+    """The window set the arguments describe; videos go through ``extractor``."""
+    from emotion.datasets import affwild2, ckplus, manifest, ravdess
+
     stride = args.stride or DEFAULT_STRIDE[args.format]
-    extractor = LandmarkExtractor(args.cache, workers=args.workers, fps=args.fps,
-                                  tracker_factory=tracker_factory(args))
     if args.format == "affwild2":
         return affwild2.read_affwild2(args.root, args.annotations, extractor, args.window, stride, args.max_gap)
     if args.format == "ckplus":
@@ -82,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"prepare: {problem}", file=sys.stderr)
         return 2
     try:
-        windows = build(args)
+        extractor = make_extractor(args)
+        windows = build(args, extractor)
     except (FileNotFoundError, ValueError) as exc:
         print(f"prepare: {exc}", file=sys.stderr)
         return 1
@@ -90,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"prepare: interrupted; finished videos stay cached in {args.cache}, run again to resume",
               file=sys.stderr)
         return 130
+    for source, error in extractor.failures.items():
+        print(f"prepare: skipped {source}: {error}", file=sys.stderr)
     if len(windows) == 0:
         print("prepare: no windows came out (check labels, --window and --min-frames)", file=sys.stderr)
         return 1
