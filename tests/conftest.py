@@ -1,6 +1,7 @@
-"""Fixtures with real middleware: icebox/IceStorm on free loopback ports, real component processes,
-test publishers and subscribers. Every process is stopped (whole process group) in a finalizer."""
+"""Fixtures with real middleware: icebox/IceStorm on free loopback ports, real component and camera
+processes, test publishers and subscribers. Every process is stopped (whole process group) in a finalizer."""
 
+import sys
 import threading
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -9,10 +10,11 @@ import pytest
 
 from emotion.middleware.communicator import make_communicator
 from emotion.middleware.component import ComponentPorts, ComponentProcess, write_component_config
-from emotion.middleware.processes import LOOPBACK, free_port, wait_until
+from emotion.middleware.processes import LOOPBACK, ManagedProcess, free_port, wait_until
 from emotion.middleware.rcnode import RcNode
 from emotion.middleware.slices import load_interfaces
 from emotion.middleware.topics import TopicLink
+from emotion.paths import SAMPLE_CLIP
 
 M = load_interfaces()
 
@@ -63,6 +65,30 @@ def start_component(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callab
 
 
 @pytest.fixture(scope="module")
+def start_camera(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., ManagedProcess]]:
+    """``start_camera(topic_manager, camera_id=0, clip=SAMPLE_CLIP, fps=None, jpeg=False, name="camera")``:
+    a started ``python -m emotion camera`` process looping ``clip`` (at its own rate unless ``fps``) onto
+    CameraRGBDSimplePub (skips the test when ``clip`` is missing). A test may stop it; every one left is
+    stopped at the end of its test module."""
+    started: list[ManagedProcess] = []
+
+    def start(topic_manager: str, camera_id: int = 0, clip: Path = SAMPLE_CLIP, fps: float | None = None,
+              jpeg: bool = False, name: str = "camera") -> ManagedProcess:
+        if not Path(clip).is_file():
+            pytest.skip(f"clip {clip} is missing (media/ of the repository)")
+        argv = [sys.executable, "-m", "emotion", "camera", str(clip), "--loop", "--camera-id", str(camera_id),
+                "--topic-manager", topic_manager, "--endpoint", "", *(["--fps", str(fps)] if fps else []),
+                *(["--jpeg"] if jpeg else [])]
+        camera = ManagedProcess(argv, log_path=tmp_path_factory.mktemp(name) / f"{name}.log", name=name)
+        started.append(camera)
+        return camera.start()
+
+    yield start
+    for camera in started:
+        camera.stop()
+
+
+@pytest.fixture(scope="module")
 def component(rcnode: str, start_component) -> ComponentProcess:
     """A Running component on the session rcnode, shared by a test module."""
     return start_component(rcnode, {"Period.Compute": 20, "TopicLink.IntervalS": 0.2})
@@ -90,6 +116,20 @@ class StateCollector(M.RoboCompEmotionRecognitionPub.EmotionRecognitionPub):
     def pushEmotionStates(self, cameraId, alivetime, states, current=None):
         with self.lock:
             self.received.append((cameraId, alivetime, list(states)))
+
+    def messages(self, camera_id: int | None = None, faces: bool = False) -> list[tuple[int, int, list]]:
+        """A copy of what arrived (only from ``camera_id``; only messages with a face when ``faces``)."""
+        with self.lock:
+            return [r for r in self.received if camera_id in (None, r[0]) and (r[2] or not faces)]
+
+    def count(self, camera_id: int | None = None, faces: bool = False) -> int:
+        """How many messages arrived (filtered as in ``messages``)."""
+        return len(self.messages(camera_id, faces))
+
+    def wait_more(self, n: int, camera_id: int | None = None, faces: bool = False, timeout_s: float = 10.0) -> bool:
+        """Whether ``n`` more messages (filtered as in ``messages``) arrive within ``timeout_s``."""
+        target = self.count(camera_id, faces) + n
+        return wait_until(lambda: self.count(camera_id, faces) >= target, timeout_s)
 
 
 class Bus:

@@ -117,8 +117,21 @@ def push(worker, frame, camera_id=0, alivetime=1000):
     worker.CameraRGBDSimplePub_pushRGBD(encode_timage(frame, camera_id, alivetime), None)
 
 
+def assert_label_is_the_smoothed_choice(state, switch_margin: float) -> None:
+    """The label is the top class of the shown probabilities, or one no class beats by ``switch_margin``
+    (the hysteresis holds it), and the confidence is its probability."""
+    probabilities = np.asarray(state.probabilities)
+    label = EMOTIONS.index(state.emotion)
+    assert probabilities.max() - probabilities[label] < switch_margin + 1e-6, (state.emotion, probabilities)
+    assert state.confidence == pytest.approx(probabilities[label])
+
+
+def published_labels(states) -> set[str]:
+    return {s.emotion for _, _, frame_states in states.messages() for s in frame_states}
+
+
 def test_worker_publishes_states_of_one_tracked_face(make_worker, clip):
-    worker, publisher, _ = make_worker()
+    worker, publisher, _ = make_worker(**{"Smoothing.SwitchMargin": 0.0})      # the label is the top class
     _, frames = clip
     for i, frame in enumerate(frames[:WINDOW + 2]):
         push(worker, frame, camera_id=3, alivetime=10_000 + 42 * i)
@@ -129,9 +142,10 @@ def test_worker_publishes_states_of_one_tracked_face(make_worker, clip):
     first, last = states[0], states[-1]
     assert (first.bufferFrames, first.windowFrames) == (1, WINDOW)       # short buffer: reported with its fill
     assert last.bufferFrames == WINDOW and last.cameraId == 3 and last.alivetime == 10_000 + 42 * (WINDOW + 1)
-    assert last.emotion in EMOTIONS and len(last.probabilities) == len(EMOTIONS) and len(last.landmarks) == 136
-    assert abs(sum(last.probabilities) - 1.0) < 1e-4 and last.confidence == pytest.approx(
-        last.probabilities[EMOTIONS.index(last.emotion)])
+    assert len(last.probabilities) == len(EMOTIONS) and len(last.landmarks) == 136
+    for state in states:
+        assert_label_is_the_smoothed_choice(state, float(worker.params["Smoothing.SwitchMargin"]))
+    assert abs(sum(last.probabilities) - 1.0) < 1e-4
     x0, y0 = np.asarray(last.landmarks).reshape(68, 2).min(axis=0)
     assert last.x - last.w < x0 < last.x + last.w and last.y - last.h < y0 < last.y + last.h
     listed = worker.EmotionRecognition_getEmotionList()
@@ -241,13 +255,6 @@ def test_compute_loop_is_event_driven():
 
 # --- real processes ---------------------------------------------------------------------------------------
 
-def camera_process(tmp_path, rcnode, clip_path, port=None, name="camera"):
-    endpoint = f"tcp -h {LOOPBACK} -p {port}" if port else ""
-    argv = [sys.executable, "-m", "emotion", "camera", str(clip_path), "--loop", "--topic-manager", rcnode,
-            "--endpoint", endpoint]
-    return ManagedProcess(argv, log_path=tmp_path / f"{name}.log", name=name).start()
-
-
 def monitor_args(*argv, component):
     parser = argparse.ArgumentParser()
     monitor.add_arguments(parser)
@@ -255,9 +262,10 @@ def monitor_args(*argv, component):
                               "--emotion-proxy", component.ports.proxy("emotionrecognition"), *argv])
 
 
-def test_end_to_end_with_real_processes(tmp_path, rcnode, start_component, bus, states, checkpoint, clip, capsys):
+def test_end_to_end_with_real_processes(tmp_path, rcnode, start_component, start_camera, bus, states, checkpoint,
+                                        clip, capsys):
     component = start_component(rcnode, {"Model.Weights": str(checkpoint), "Period.Compute": 20,
-                                         "TopicLink.IntervalS": 0.2}, wait=False)
+                                         "TopicLink.IntervalS": 0.2, "Smoothing.SwitchMargin": 0.0}, wait=False)
     bus.subscribe("EmotionRecognitionPub", states)
     drawn = tmp_path / "listen.mp4"
     listen = ManagedProcess([sys.executable, "-m", "emotion", "listen", "--topic-manager", rcnode, "--video",
@@ -265,18 +273,19 @@ def test_end_to_end_with_real_processes(tmp_path, rcnode, start_component, bus, 
                             name="listen")
     listen.start()
     assert wait_until(component.is_running, 60.0), component.process.output()
-    camera = camera_process(tmp_path, rcnode, clip[0])
+    camera = start_camera(rcnode, clip=clip[0])
     try:
-        faced = lambda: sum(1 for _, _, s in states.received if s)  # noqa: E731
-        assert wait_until(lambda: faced() >= 20, 30.0), (component.process.output(), camera.output())
+        assert states.wait_more(20, faces=True, timeout_s=30.0), (component.process.output(), camera.output())
         with states.lock:
             tracks = {(s.cameraId, s.trackId) for _, _, frame_states in states.received for s in frame_states}
         assert tracks == {(0, 1)}
         assert wait_until(lambda: "face #1:" in listen.output(), 5.0), listen.output()
         proxy = component.emotionrecognition()
         listed, full = proxy.getEmotionList(), proxy.getEmotionStates()
-        assert len(listed) == 1 and listed[0].emotion in EMOTIONS and listed[0].w > 50
+        assert len(listed) == 1 and listed[0].w > 50
+        assert wait_until(lambda: listed[0].emotion in published_labels(states), 2.0), listed[0].emotion
         assert len(full) == 1 and full[0].trackId == 1 and len(full[0].landmarks) == 136
+        assert_label_is_the_smoothed_choice(full[0], float(component.parameters()["Smoothing.SwitchMargin"]))
         before = component.parameters()
         time.sleep(0.5)
         after = component.parameters()
@@ -296,9 +305,8 @@ def test_end_to_end_with_real_processes(tmp_path, rcnode, start_component, bus, 
         received = component.stat("frames_received")
         time.sleep(0.5)
         assert component.is_running() and component.stat("frames_received") == received
-        count = len(states.received)
-        camera = camera_process(tmp_path, rcnode, clip[0], name="camera2")   # ... and comes back
-        assert wait_until(lambda: len(states.received) > count + 10, 20.0), camera.output()
+        camera = start_camera(rcnode, clip=clip[0], name="camera2")        # ... and comes back
+        assert states.wait_more(11, timeout_s=20.0), camera.output()
         assert component.stat("frames_received") > received
     finally:
         camera.stop()

@@ -11,17 +11,9 @@ import pytest
 from emotion.middleware.processes import LOOPBACK, ManagedProcess, wait_until
 from emotion.middleware.rcnode import RcNode, ping_topic_manager
 from emotion.middleware.slices import load_interfaces
-from emotion.paths import SAMPLE_CLIP
 
 M = load_interfaces()
 GOOD_CAMERA = 0
-
-
-def camera_process(folder, topic_manager: str, camera_id: int, name: str) -> ManagedProcess:
-    """``python -m emotion camera`` on the sample clip (JPEG, looping, 10 fps)."""
-    argv = [sys.executable, "-m", "emotion", "camera", str(SAMPLE_CLIP), "--loop", "--jpeg", "--fps", "10",
-            "--camera-id", str(camera_id), "--topic-manager", topic_manager, "--endpoint", ""]
-    return ManagedProcess(argv, log_path=folder / f"{name}.log", name=name).start()
 
 
 @pytest.fixture(scope="module")
@@ -33,35 +25,26 @@ def node():
 
 
 @pytest.fixture(scope="module")
-def served(node, start_component, random_weights, tmp_path_factory):
+def served(node, start_component, start_camera, random_weights):
     """A component on ``node`` with a face camera streaming to it; a silent camera is forgotten after 1 s."""
-    if not SAMPLE_CLIP.is_file():
-        pytest.skip(f"sample clip {SAMPLE_CLIP} is missing (media/ of the repository)")
     component = start_component(node.proxy, {"Model.Weights": str(random_weights), "TopicLink.IntervalS": 0.2,
                                              "Cameras.IdleS": 1.0, "Log.IntervalS": 0.5}, wait=False)
     assert wait_until(component.is_running, 60.0), component.process.output()
-    camera = camera_process(tmp_path_factory.mktemp("camera"), node.proxy, GOOD_CAMERA, "good-camera")
-    yield component
-    camera.stop()
+    start_camera(node.proxy, GOOD_CAMERA, fps=10.0, jpeg=True, name="good-camera")
+    return component
 
 
 @pytest.fixture
 def healthy(served, node, bus_factory, states):
     """A healthy subscriber's StateCollector, already receiving the good camera's states."""
     bus_factory(node.proxy).subscribe("EmotionRecognitionPub", states)
-    assert wait_until(lambda: good_count(states) >= 3, 30.0), served.process.output()[-2000:]
+    assert states.wait_more(3, GOOD_CAMERA, timeout_s=30.0), served.process.output()[-2000:]
     return states
-
-
-def good_count(states) -> int:
-    with states.lock:
-        return sum(1 for camera, _, _ in states.received if camera == GOOD_CAMERA)
 
 
 def assert_still_serving(component, states, frames: int = 10, timeout_s: float = 15.0) -> None:
     """``frames`` more good-camera states arrive and the component answers CommonBehavior."""
-    count = good_count(states)
-    assert wait_until(lambda: good_count(states) >= count + frames, timeout_s), component.process.output()[-2000:]
+    assert states.wait_more(frames, GOOD_CAMERA, timeout_s=timeout_s), component.process.output()[-2000:]
     assert component.process.running and component.is_running()
 
 
@@ -77,15 +60,17 @@ class HangingSubscriber(M.RoboCompEmotionRecognitionPub.EmotionRecognitionPub):
         self.release.wait(30.0)
 
 
-def test_camera_killed_mid_stream(served, node, healthy, tmp_path):
+def test_camera_killed_mid_stream(served, node, healthy, start_camera):
     proxy = served.emotionrecognition()
-    victim = camera_process(tmp_path, node.proxy, 1, "victim-camera")
+    served_cameras = lambda: {s.cameraId for s in proxy.getEmotionStates()}  # noqa: E731
+    victim = start_camera(node.proxy, 1, fps=10.0, jpeg=True, name="victim-camera")
     try:
-        assert wait_until(lambda: any(camera == 1 for camera, _, _ in healthy.received), 20.0), victim.output()
+        assert healthy.wait_more(1, camera_id=1, timeout_s=20.0), victim.output()
+        assert wait_until(lambda: served_cameras() == {GOOD_CAMERA, 1}, 10.0), served_cameras()
         dropped = served.stat("cameras_dropped")
         victim.kill()                                                     # SIGKILL mid-stream
         assert wait_until(lambda: served.stat("cameras_dropped") > dropped, 5.0)   # forgotten after Cameras.IdleS
-        assert {s.cameraId for s in proxy.getEmotionStates()} <= {GOOD_CAMERA}
+        assert wait_until(lambda: served_cameras() == {GOOD_CAMERA}, 5.0), served_cameras()   # its faces too
     finally:
         victim.stop()
     assert_still_serving(served, healthy)

@@ -9,6 +9,7 @@ from emotion.middleware.communicator import make_communicator
 from emotion.middleware.config import Value, load_config, render_config
 from emotion.middleware.processes import LOOPBACK, ManagedProcess, free_ports, wait_until
 from emotion.middleware.slices import load_interfaces
+from emotion.middleware.topics import CALL_TIMEOUT_MS
 from emotion.paths import REPO_ROOT
 
 COMPONENT_MAIN: Path = REPO_ROOT / "generated" / "emotionrecognition.py"
@@ -62,13 +63,15 @@ class ComponentProcess:
         self.modules = load_interfaces()
         self.communicator = make_communicator()
 
+    def _proxy(self, identity: str, proxy_class: Any) -> Any:
+        base = self.communicator.stringToProxy(self.ports.proxy(identity)).ice_invocationTimeout(CALL_TIMEOUT_MS)
+        return proxy_class.uncheckedCast(base)
+
     def commonbehavior(self) -> Any:
-        base = self.communicator.stringToProxy(self.ports.proxy("commonbehavior")).ice_invocationTimeout(3000)
-        return self.modules.RoboCompCommonBehavior.CommonBehaviorPrx.uncheckedCast(base)
+        return self._proxy("commonbehavior", self.modules.RoboCompCommonBehavior.CommonBehaviorPrx)
 
     def emotionrecognition(self) -> Any:
-        base = self.communicator.stringToProxy(self.ports.proxy("emotionrecognition")).ice_invocationTimeout(3000)
-        return self.modules.RoboCompEmotionRecognition.EmotionRecognitionPrx.uncheckedCast(base)
+        return self._proxy("emotionrecognition", self.modules.RoboCompEmotionRecognition.EmotionRecognitionPrx)
 
     def parameters(self) -> dict[str, str]:
         """getParameterList as name -> value string."""
