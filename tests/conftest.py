@@ -19,12 +19,17 @@ from emotion.paths import SAMPLE_CLIP
 M = load_interfaces()
 
 
-@pytest.fixture(scope="session")
-def rcnode_node() -> Iterator[RcNode]:
-    """One rcnode (icebox + IceStorm) for the session. Tests that kill IceStorm use ``private_rcnode``."""
+def _running_rcnode() -> Iterator[RcNode]:
     node = RcNode().start()
     yield node
     node.stop()
+
+
+@pytest.fixture(scope="session")
+def rcnode_node() -> Iterator[RcNode]:
+    """One rcnode (icebox + IceStorm) for the session. Tests that kill IceStorm use ``private_rcnode``
+    or ``module_rcnode``."""
+    yield from _running_rcnode()
 
 
 @pytest.fixture(scope="session")
@@ -36,9 +41,13 @@ def rcnode(rcnode_node: RcNode) -> str:
 @pytest.fixture
 def private_rcnode() -> Iterator[RcNode]:
     """An rcnode of this test alone (free to kill and restart)."""
-    node = RcNode().start()
-    yield node
-    node.stop()
+    yield from _running_rcnode()
+
+
+@pytest.fixture(scope="module")
+def module_rcnode() -> Iterator[RcNode]:
+    """An rcnode of this test module alone (its last test may kill and restart it)."""
+    yield from _running_rcnode()
 
 
 @pytest.fixture(scope="module")

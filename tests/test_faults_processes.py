@@ -9,7 +9,7 @@ import time
 import pytest
 
 from emotion.middleware.processes import LOOPBACK, ManagedProcess, wait_until
-from emotion.middleware.rcnode import RcNode, ping_topic_manager
+from emotion.middleware.rcnode import ping_topic_manager
 from emotion.middleware.slices import load_interfaces
 
 M = load_interfaces()
@@ -17,11 +17,9 @@ GOOD_CAMERA = 0
 
 
 @pytest.fixture(scope="module")
-def node():
-    """An rcnode of this module alone (the last test kills and restarts it)."""
-    rcnode = RcNode().start()
-    yield rcnode
-    rcnode.stop()
+def node(module_rcnode):
+    """The rcnode of this module alone (the last test kills and restarts it)."""
+    return module_rcnode
 
 
 @pytest.fixture(scope="module")
