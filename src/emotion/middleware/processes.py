@@ -1,16 +1,79 @@
-"""Free loopback ports and real child processes that are always cleaned up (whole process group)."""
+"""Free loopback ports and real child processes that are always cleaned up (whole process group).
 
+A ``ManagedProcess`` child runs in its own session (so a terminal's Ctrl-C or hang-up reaches only the
+tool that started it, which then stops it) and, on Linux, carries a parent-death signal: when the thread
+that started it dies, even by SIGKILL, the kernel SIGKILLs the child. Temporary files (a child's log when
+none is given, a tool's ``owned_temp_dir``) carry the owner's pid in their name and are removed when the
+owner stops them, or by the next owner once the one that made them is dead.
+"""
+
+import contextlib
+import ctypes
+import glob
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 LOOPBACK = "127.0.0.1"
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""What stops a long-running tool cleanly: Ctrl-C, a kill, a closed terminal."""
+PR_SET_DEATHSIG = 1
+_prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
+
+
+def _die_with_parent(parent_pid: int) -> Callable[[], None]:
+    """A ``preexec_fn``: SIGKILL this child when its parent dies (also if it already died after the fork)."""
+
+    def setup() -> None:
+        if _prctl is not None:
+            _prctl(PR_SET_DEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent_pid:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return setup
+
+
+def pid_alive(pid: int) -> bool:
+    """True when a process ``pid`` exists (zombies included)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale(prefix: str, folder: str | None = None) -> list[str]:
+    """Remove ``folder/<prefix><pid>-*`` (files or folders) whose owner ``pid`` is dead; what was removed."""
+    removed = []
+    for path in glob.glob(os.path.join(folder or tempfile.gettempdir(), f"{glob.escape(prefix)}*")):
+        owner = os.path.basename(path)[len(prefix):].split("-", 1)[0]
+        if not owner.isdigit() or int(owner) == os.getpid() or pid_alive(int(owner)):
+            continue
+        shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else Path(path).unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
+@contextlib.contextmanager
+def owned_temp_dir(prefix: str) -> Iterator[Path]:
+    """A temporary folder ``<tmp>/<prefix><pid>-XXXX``, removed on exit; first removes the folders of
+    dead owners (a tool killed by SIGKILL cannot clean up after itself)."""
+    remove_stale(prefix)
+    path = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def free_port(host: str = LOOPBACK) -> int:
@@ -49,7 +112,9 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float, interval_s: floa
 
 
 class ManagedProcess:
-    """A child process in its own process group, output captured to a log file, stopped as a group."""
+    """A child process in its own session and process group, output captured to a log file, stopped as a
+    group, killed by the kernel if the starting thread dies. A log it made itself (no ``log_path``) is
+    removed when the process is stopped; ``output()`` still answers from memory then."""
 
     def __init__(self, argv: Sequence[str], cwd: Path | str | None = None, env: Mapping[str, str] | None = None,
                  log_path: Path | str | None = None, name: str | None = None) -> None:
@@ -57,19 +122,25 @@ class ManagedProcess:
         self.cwd = cwd
         self.env = dict(env) if env is not None else None
         self.name = name or Path(self.argv[0]).name
-        if log_path is None:
-            handle, log_path = tempfile.mkstemp(prefix=f"{self.name}-", suffix=".log")
+        self._owns_log = log_path is None
+        if self._owns_log:
+            remove_stale(f"{self.name}-")
+            handle, log_path = tempfile.mkstemp(prefix=f"{self.name}-{os.getpid()}-", suffix=".log")
             os.close(handle)
         self.log_path = Path(log_path)
+        self._final_output: str | None = None
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "ManagedProcess":
         if self.running:
             raise RuntimeError(f"{self.name} is already running (pid {self.process.pid})")
+        if self._final_output is not None:  # restarted after a stop removed the log: keep the earlier output
+            self.log_path.write_text(self._final_output)
+            self._final_output = None
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env, stdout=log,
                                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                            start_new_session=True)
+                                            start_new_session=True, preexec_fn=_die_with_parent(os.getpid()))
         return self
 
     @property
@@ -86,6 +157,8 @@ class ManagedProcess:
 
     def output(self) -> str:
         """Everything the process wrote so far (stdout and stderr together)."""
+        if self._final_output is not None:
+            return self._final_output
         try:
             return self.log_path.read_text(errors="replace")
         except FileNotFoundError:
@@ -124,6 +197,12 @@ class ManagedProcess:
             return
         self.signal(signal.SIGKILL)
         self.process.wait()
+        self._remove_own_log()
+
+    def _remove_own_log(self) -> None:
+        if self._owns_log and self._final_output is None:
+            self._final_output = self.output()
+            self.log_path.unlink(missing_ok=True)
 
     def __enter__(self) -> "ManagedProcess":
         return self.start()
@@ -132,8 +211,9 @@ class ManagedProcess:
         self.stop()
 
 
-def stop_event_on_signals(signals: Sequence[int] = (signal.SIGINT, signal.SIGTERM)) -> threading.Event:
-    """An Event set by SIGINT/SIGTERM (call from the main thread): long-running tools wait on it."""
+def stop_event_on_signals(signals: Sequence[int] = STOP_SIGNALS) -> threading.Event:
+    """An Event set by SIGINT, SIGTERM or SIGHUP (call from the main thread): long-running tools wait on
+    it, then stop their children and remove their files."""
     stop = threading.Event()
     for signum in signals:
         signal.signal(signum, lambda *_: stop.set())

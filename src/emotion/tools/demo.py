@@ -4,24 +4,27 @@ Starts rcnode (icebox + IceStorm on free loopback ports, so it never clashes wit
 component (``generated/emotionrecognition.py`` on a temporary config), a listener in this process
 (prints the live emotions, writes every camera frame annotated to ``--out``) and a camera process playing
 the sample clip (``media/sample_face.mp4``, a Pexels video by Wolfgang Langer: media/LICENSE.md) at its
-own frame rate, looping. Ctrl-C stops everything cleanly; ``--once`` plays the clip once and stops by
+own frame rate, looping. Ctrl-C, SIGTERM and SIGHUP stop everything cleanly (and if the demo itself is
+killed, the kernel kills its children: ``ManagedProcess``); ``--once`` plays the clip once and stops by
 itself after the component has caught up, leaving an MP4 with exactly the clip's frames.
 """
 
 import argparse
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from emotion.middleware.component import ComponentPorts, ComponentProcess, write_component_config
-from emotion.middleware.processes import LOOPBACK, ManagedProcess, stop_event_on_signals, wait_until
+from emotion.middleware.processes import (LOOPBACK, ManagedProcess, owned_temp_dir, stop_event_on_signals,
+                                          wait_until)
 from emotion.middleware.rcnode import RcNode
 from emotion.paths import DEFAULT_WEIGHTS, SAMPLE_CLIP
 from emotion.tools.camera import open_source
 from emotion.tools.listen import Listener
 
 DESCRIPTION = "run rcnode, a camera on the sample clip, the component and a listener; write an annotated MP4"
+TEMP_PREFIX = "emotion-demo-"
+"""The demo's temporary folder: <tmp>/emotion-demo-<pid>-XXXX (configs, logs), removed at the end."""
 SETTLE_S = 2.0
 """With --once: after the camera's last frame, wait until nothing new arrived for this long."""
 
@@ -87,8 +90,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"demo: error: {problem}", file=sys.stderr)
         return 2
     stop = stop_event_on_signals()
-    with tempfile.TemporaryDirectory(prefix="emotion-demo-") as tmp:
-        logs = args.logs or Path(tmp)
+    with owned_temp_dir(TEMP_PREFIX) as tmp:
+        logs = args.logs or tmp
         logs.mkdir(parents=True, exist_ok=True)
         return _run(args, logs, stop)
 
