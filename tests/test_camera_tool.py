@@ -3,6 +3,7 @@
 import signal
 import sys
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -38,7 +39,11 @@ def test_open_source_kinds_and_errors(tmp_path):
     assert open_source(str(tmp_path / "frames" / "000.png")).kind == "image"
     clip = open_source(str(video))
     assert (clip.kind, clip.fps, clip.length, len(list(clip.frames()))) == ("video", 12.0, 4, 4)
-    assert open_source("0").kind == "webcam"
+    if Path("/dev/video0").exists():
+        assert open_source("0").kind == "webcam"
+    else:  # no webcam: refused at once, not after connecting
+        with pytest.raises(OSError, match="webcam 0 does not open"):
+            open_source("0")
     (tmp_path / "empty").mkdir()
     for source, message in [(tmp_path / "nope.mp4", "does not exist"), (tmp_path / "empty", "holds no images")]:
         with pytest.raises(ValueError, match=message):

@@ -50,8 +50,8 @@ def start_demo(tmp_path: Path, weights: Path) -> subprocess.Popen:
     """A looping demo in its own session (a signal to it reaches nothing else), its three children up."""
     demo = subprocess.Popen([sys.executable, "-m", "emotion", "demo", "--clip", str(SAMPLE_CLIP),
                              "--weights", str(weights), "--out", str(tmp_path / "demo.mp4")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                            cwd=tmp_path)
+                            stdout=(tmp_path / "demo.log").open("w"), stderr=subprocess.STDOUT,
+                            start_new_session=True, cwd=tmp_path)
     if not wait_until(lambda: len(children_of(demo.pid)) >= 3, 120.0, interval_s=0.2):
         demo.kill()
         pytest.fail(f"demo did not start its three children: {children_of(demo.pid)}")
@@ -80,7 +80,7 @@ def test_demo_killed_or_hung_up_leaves_no_child(tmp_path, random_weights, signum
         removed = remove_stale(TEMP_PREFIX)  # what the next demo does first
         assert all(any(r.endswith(name) for r in removed) for name in left)
     else:
-        assert status == 0
+        assert status == 0, (tmp_path / "demo.log").read_text()
     assert not temp_dirs_of(demo.pid)
 
 

@@ -11,6 +11,8 @@ import importlib
 import os
 import sys
 
+from emotion.tools.preflight import UsageError
+
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("emotion.tools.demo", "run rcnode, a camera on the sample clip, the component and a listener"),
     "analyze": ("emotion.tools.analyze", "offline emotion analysis of videos, images or frame folders"),
@@ -51,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
         return int(module.run(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except UsageError as exc:  # the command line asks for something impossible
+        if os.environ.get("EMOTION_DEBUG"):
+            raise
+        print(f"emotion {name}: error: {exc}", file=sys.stderr)
+        return 2
     except (ValueError, OSError) as exc:  # bad input, bad file, bad config: one line, no traceback
         if os.environ.get("EMOTION_DEBUG"):
             raise

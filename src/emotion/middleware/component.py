@@ -3,7 +3,7 @@
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from emotion.middleware.communicator import make_communicator
 from emotion.middleware.config import Value, load_config, render_config
@@ -84,12 +84,17 @@ class ComponentProcess:
     def is_running(self) -> bool:
         return self.commonbehavior().getState() == self.modules.RoboCompCommonBehavior.State.Running
 
-    def start(self, timeout_s: float = 15.0) -> "ComponentProcess":
-        """Start and wait until getState() is Running; RuntimeError with the component's output if not."""
+    def start(self, timeout_s: float = 15.0, give_up: Callable[[], bool] | None = None) -> "ComponentProcess":
+        """Start and wait until getState() is Running; RuntimeError as soon as the process exits (with its
+        last line: its start-up error), after ``timeout_s`` (with its output) or when ``give_up()``."""
         self.process.start()
-        if not wait_until(lambda: self.process.running and self.is_running(), timeout_s, interval_s=0.1):
-            output = self.process.output().strip()
+        gone = (lambda: not self.process.running or give_up()) if give_up else (lambda: not self.process.running)
+        if not wait_until(lambda: self.process.running and self.is_running(), timeout_s, interval_s=0.1,
+                          give_up=gone):
+            output, status = self.process.output().strip(), self.process.returncode
             self.stop()
+            if status is not None:
+                raise RuntimeError(f"the component exited ({status}): {self.process.last_line() or 'no output'}")
             raise RuntimeError(f"component not Running within {timeout_s:g} s:\n{output or 'no output'}")
         return self
 

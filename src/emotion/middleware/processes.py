@@ -9,6 +9,7 @@ owner stops them, or by the next owner once the one that made them is dead.
 
 import contextlib
 import ctypes
+import errno
 import glob
 import os
 import shutil
@@ -83,6 +84,19 @@ def free_port(host: str = LOOPBACK) -> int:
         return sock.getsockname()[1]
 
 
+def check_port_free(port: int, host: str = "", what: str = "port") -> None:
+    """OSError when TCP ``port`` on ``host`` ('' = every interface) is taken or cannot be bound."""
+    if not 0 < port < 65536:
+        raise ValueError(f"{what} {port}: out of range (1..65535)")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Ice does: TIME_WAIT is no conflict
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            reason = "already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+            raise OSError(f"{what} {port} on {host or 'every interface'}: {reason}") from None
+
+
 def free_ports(count: int, host: str = LOOPBACK) -> list[int]:
     """``count`` distinct free ports (held open together while they are picked)."""
     socks = []
@@ -97,8 +111,10 @@ def free_ports(count: int, host: str = LOOPBACK) -> list[int]:
             sock.close()
 
 
-def wait_until(predicate: Callable[[], bool], timeout_s: float, interval_s: float = 0.05) -> bool:
-    """Poll ``predicate`` until it is true (True) or ``timeout_s`` passes (False); exceptions count as false."""
+def wait_until(predicate: Callable[[], bool], timeout_s: float, interval_s: float = 0.05,
+               give_up: Callable[[], bool] | None = None) -> bool:
+    """Poll ``predicate`` until it is true (True), or ``timeout_s`` passes or ``give_up()`` is true (False);
+    exceptions in ``predicate`` count as false."""
     deadline = time.monotonic() + timeout_s
     while True:
         try:
@@ -106,7 +122,7 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float, interval_s: floa
                 return True
         except Exception:
             pass
-        if time.monotonic() >= deadline:
+        if time.monotonic() >= deadline or (give_up is not None and give_up()):
             return False
         time.sleep(interval_s)
 
@@ -154,6 +170,11 @@ class ManagedProcess:
     @property
     def returncode(self) -> int | None:
         return self.process.poll() if self.process else None
+
+    def last_line(self) -> str:
+        """The last non-empty line the process wrote ('' if none): its error, usually."""
+        lines = [line.strip() for line in self.output().splitlines() if line.strip()]
+        return lines[-1] if lines else ""
 
     def output(self) -> str:
         """Everything the process wrote so far (stdout and stderr together)."""

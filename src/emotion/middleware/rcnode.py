@@ -4,7 +4,7 @@ import shutil
 from pathlib import Path
 
 from emotion.middleware.communicator import make_communicator
-from emotion.middleware.processes import LOOPBACK, ManagedProcess, free_ports, wait_until
+from emotion.middleware.processes import LOOPBACK, ManagedProcess, check_port_free, free_ports, wait_until
 from emotion.middleware.slices import load_interfaces
 from emotion.paths import REPO_ROOT
 
@@ -38,7 +38,7 @@ def ping_topic_manager(proxy: str, timeout_ms: int = 1000) -> bool:
     load_interfaces()
     communicator = make_communicator()
     try:
-        communicator.stringToProxy(proxy).ice_invocationTimeout(timeout_ms).ice_ping()
+        communicator.stringToProxy(proxy).ice_timeout(timeout_ms).ice_invocationTimeout(timeout_ms).ice_ping()
         return True
     except Exception:
         return False
@@ -66,12 +66,17 @@ class RcNode:
         return topic_manager_proxy(self.port, self.host)
 
     def start(self, timeout_s: float = 10.0) -> "RcNode":
-        """Start icebox and wait until the TopicManager answers; RuntimeError with icebox's output if not."""
+        """Check both ports are free (OSError), start icebox and wait until the TopicManager answers;
+        RuntimeError with icebox's last line as soon as it exits or after ``timeout_s``."""
+        for port, what in ((self.port, "TopicManager port"), (self.publish_port, "IceStorm publish port")):
+            check_port_free(port, self.host or "", what)
         self.process.start()
-        if not wait_until(lambda: ping_topic_manager(self.proxy), timeout_s, interval_s=0.1):
-            output = self.process.output().strip()
+        if not wait_until(lambda: ping_topic_manager(self.proxy), timeout_s, interval_s=0.1,
+                          give_up=lambda: not self.process.running):
             self.process.stop()
-            raise RuntimeError(f"rcnode did not answer on {self.proxy} within {timeout_s:g} s: {output or 'no output'}")
+            why = (f"icebox exited ({self.process.returncode})" if self.process.returncode not in (None, -15, -9)
+                   else f"rcnode did not answer on {self.proxy} within {timeout_s:g} s")
+            raise RuntimeError(f"{why}: {self.process.last_line() or 'no output'}")
         return self
 
     def stop(self) -> None:

@@ -6,22 +6,25 @@ face and frame, optionally an annotated video and a probability-over-time plot, 
 label timeline.
 """
 
+from __future__ import annotations
+
 import argparse
 import csv
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
 from tqdm import tqdm
 
 from emotion.classes import EMOTIONS
-from emotion.datasets.video import iter_frames, source_fps
-from emotion.engine import EmotionEngine
-from emotion.inference import EmotionClassifier
 from emotion.paths import COMPONENT_CONFIG, DEFAULT_WEIGHTS
-from emotion.perception.tracking import TrackerConfig, load_tracker_config
 from emotion.smoothing import SmoothingConfig
 from emotion.states import FaceState
+from emotion.tools.preflight import UsageError, check_checkpoint_file, check_writable
+
+if TYPE_CHECKING:  # torch and dlib are imported once the command line is known to be right
+    from emotion.engine import EmotionEngine
+    from emotion.perception.tracking import TrackerConfig
 
 DESCRIPTION = "offline emotion analysis of videos, images or frame folders (no Ice needed)"
 CSV_COLUMNS = ["input", "frame", "time_s", "track_id", "x", "y", "w", "h", "label", "buffer_frames"] + [
@@ -48,6 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def tracker_config(args: argparse.Namespace) -> TrackerConfig:
     """The component's tracker settings (``--config``); the window then comes from the checkpoint."""
+    from emotion.perception.tracking import load_tracker_config
+
     return load_tracker_config(args.config)
 
 
@@ -82,6 +87,7 @@ def video_path_for(base: Path, source: str, several: bool) -> Path:
 def analyze_input(source: str, engine: EmotionEngine, fps: float, writer, video_out: Path | None,
                   plot_series: dict) -> list[tuple[float, int, str]]:
     """Run one input through the engine; write CSV rows and video frames. Returns (time_s, track, label)."""
+    from emotion.datasets.video import iter_frames, source_fps
     from emotion.drawing import draw_faces
     from emotion.video_writer import VideoWriter
 
@@ -106,11 +112,26 @@ def analyze_input(source: str, engine: EmotionEngine, fps: float, writer, video_
     return labelled
 
 
-def run(args: argparse.Namespace) -> int:
+PLOT_SUFFIXES = (".png", ".pdf", ".svg")
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Every output's extension and folder, before any analysis (UsageError / OSError)."""
     missing = [s for s in args.inputs if not Path(s).exists()]
     if missing:
-        print(f"analyze: no such input: {', '.join(missing)}", file=sys.stderr)
-        return 2
+        raise UsageError(f"no such input: {', '.join(missing)}")
+    for path, option, suffixes in ((args.csv, "--csv", (".csv",)), (args.video, "--video", (".mp4",)),
+                                   (args.plot, "--plot", PLOT_SUFFIXES)):
+        if path is not None:
+            check_writable(path, option, suffixes)
+
+
+def run(args: argparse.Namespace) -> int:
+    check_outputs(args)
+    check_checkpoint_file(args.weights, "--weights")
+    from emotion.engine import EmotionEngine
+    from emotion.inference import EmotionClassifier
+
     tracking = tracker_config(args)
     classifier = EmotionClassifier.from_checkpoint(args.weights)
     smoothing = SmoothingConfig(args.time_constant_ms, args.switch_margin)

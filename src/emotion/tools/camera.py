@@ -26,6 +26,7 @@ from emotion.middleware.images import empty_tdepth, encode_timage
 from emotion.middleware.processes import stop_event_on_signals
 from emotion.middleware.slices import load_interfaces
 from emotion.middleware.topics import DEFAULT_TOPIC_MANAGER, TopicLink, TopicUnavailable, topic_name
+from emotion.tools.preflight import UsageError, int_range
 
 DESCRIPTION = "a camera component: video, image folder or webcam published on CameraRGBDSimplePub"
 
@@ -63,6 +64,7 @@ def open_source(source: str, fps: float | None = None) -> FrameSource:
     if fps is not None and fps <= 0:
         raise ValueError(f"--fps must be > 0, got {fps}")
     if source.isdigit():
+        check_webcam(int(source))
         return FrameSource("webcam", source, fps or DEFAULT_FPS, None)
     path = Path(source)
     if not path.exists():
@@ -74,6 +76,20 @@ def open_source(source: str, fps: float | None = None) -> FrameSource:
         read_image(path)
         return FrameSource("image", str(path), rate, 1)
     return FrameSource("video", str(path), rate, video_frame_count(path))
+
+
+def check_webcam(index: int) -> None:
+    """OSError unless webcam ``index`` opens and gives a frame (OpenCV's own warnings silenced)."""
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    try:
+        capture = cv2.VideoCapture(index)
+        ok = capture.isOpened() and capture.read()[0]
+        capture.release()
+    finally:
+        cv2.utils.logging.setLogLevel(level)
+    if not ok:
+        raise OSError(f"webcam {index} does not open or gives no frame (is it connected? /dev/video{index})")
 
 
 def _camera_servant_class() -> type:
@@ -119,7 +135,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--endpoint", default="tcp -p 10096",
                         help="where CameraRGBDSimple.getImage is served (identity camerargbdsimple; '' = off)")
     parser.add_argument("--jpeg", action="store_true", help="send JPEG-compressed images")
-    parser.add_argument("--jpeg-quality", type=int, default=90, help="JPEG quality 1..100 (default 90)")
+    parser.add_argument("--jpeg-quality", type=int_range(1, 100), default=90, help="JPEG quality 1..100 (default 90)")
     parser.add_argument("--max-frames", type=int, help="stop after this many frames")
 
 
@@ -127,8 +143,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         source = open_source(args.source, args.fps)
     except ValueError as exc:
-        print(f"camera: error: {exc}")
-        return 2
+        raise UsageError(str(exc)) from None
     stop = stop_event_on_signals()
     modules = load_interfaces()
     communicator = make_communicator()

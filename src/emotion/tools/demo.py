@@ -21,6 +21,7 @@ from emotion.middleware.rcnode import RcNode
 from emotion.paths import DEFAULT_WEIGHTS, SAMPLE_CLIP
 from emotion.tools.camera import open_source
 from emotion.tools.listen import Listener
+from emotion.tools.preflight import UsageError, check_checkpoint_file, check_writable
 
 DESCRIPTION = "run rcnode, a camera on the sample clip, the component and a listener; write an annotated MP4"
 TEMP_PREFIX = "emotion-demo-"
@@ -42,12 +43,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _check_inputs(args: argparse.Namespace) -> str | None:
-    """Why the demo cannot run, or None."""
+    """Why the demo cannot run, or None (a non-writable --out raises OSError)."""
+    check_writable(args.out, "--out", (".mp4",))
     if not args.clip.is_file():
         return f"no clip at {args.clip}"
     if not args.weights.is_file():
         return (f"no model weights at {args.weights}: train them (python -m emotion train) or give --weights "
                 "(see the README)")
+    check_checkpoint_file(args.weights, "--weights")
     try:
         open_source(str(args.clip))
     except ValueError as exc:
@@ -55,8 +58,10 @@ def _check_inputs(args: argparse.Namespace) -> str | None:
     return None
 
 
-def _tail(process: ManagedProcess, lines: int = 15) -> str:
-    return "\n".join(process.output().strip().splitlines()[-lines:])
+def _error(message: str) -> int:
+    """Print the demo's one error line (the processes' logs say more: --logs); exit status 1."""
+    print(f"emotion demo: error: {message}", file=sys.stderr)
+    return 1
 
 
 def _settle(listener: Listener, stop, timeout_s: float = 30.0) -> None:
@@ -87,8 +92,7 @@ def _summary(listener: Listener) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     problem = _check_inputs(args)
     if problem:
-        print(f"demo: error: {problem}", file=sys.stderr)
-        return 2
+        raise UsageError(problem)
     stop = stop_event_on_signals()
     with owned_temp_dir(TEMP_PREFIX) as tmp:
         logs = args.logs or tmp
@@ -104,11 +108,12 @@ def _run(args: argparse.Namespace, logs: Path, stop) -> int:
         config = write_component_config(logs / "config", rcnode.proxy, ports,
                                         {"Model.Weights": str(args.weights.resolve())})
         print(f"demo: rcnode on {rcnode.proxy}; starting the component (loads the model)...", flush=True)
-        component = ComponentProcess(config, ports, log_path=logs / "component.log").start(timeout_s=90.0)
+        component = ComponentProcess(config, ports, log_path=logs / "component.log").start(
+            timeout_s=90.0, give_up=stop.is_set)
+
         listener = Listener(rcnode.proxy, video=args.out, every_ms=args.every_ms, endpoint=f"tcp -h {LOOPBACK}")
-        if not wait_until(lambda: listener.linked, 10.0):
-            print("demo: error: the listener could not subscribe to rcnode", file=sys.stderr)
-            return 1
+        if not wait_until(lambda: listener.linked, 10.0, give_up=stop.is_set):
+            return 130 if stop.is_set() else _error("the listener could not subscribe to rcnode")
         argv = [sys.executable, "-m", "emotion", "camera", str(args.clip), "--topic-manager", rcnode.proxy,
                 "--endpoint", f"tcp -h {LOOPBACK} -p {ports.camera}"] + ([] if args.once else ["--loop"])
         camera = ManagedProcess(argv, log_path=logs / "camera.log", name="camera").start()
@@ -117,17 +122,15 @@ def _run(args: argparse.Namespace, logs: Path, stop) -> int:
         while not stop.wait(0.05) and camera.running:
             listener.pump()
         if not stop.is_set() and camera.returncode != 0:
-            print(f"demo: error: the camera exited with status {camera.returncode}:\n{_tail(camera)}",
-                  file=sys.stderr)
-            return 1
+            return _error(f"the camera exited with status {camera.returncode}: {camera.last_line()}")
         _settle(listener, stop)
         if not component.process.running:
-            print(f"demo: error: the component stopped:\n{_tail(component.process)}", file=sys.stderr)
-            return 1
+            return _error(f"the component stopped: {component.process.last_line()}")
         return 0
-    except RuntimeError as exc:  # rcnode or the component did not come up: their output says why
-        print(f"demo: error: {exc}", file=sys.stderr)
-        return 1
+    except RuntimeError as exc:  # rcnode or the component did not come up: their last line says why
+        if stop.is_set():
+            return 130
+        return _error(str(exc))
     finally:
         if camera is not None:
             camera.stop()

@@ -21,10 +21,12 @@ from emotion.classes import EMOTIONS
 from emotion.drawing import draw_faces
 from emotion.middleware.communicator import make_communicator
 from emotion.middleware.processes import stop_event_on_signals
+from emotion.middleware.rcnode import ping_topic_manager
 from emotion.middleware.slices import load_interfaces
 from emotion.middleware.topics import DEFAULT_TOPIC_MANAGER, TopicLink, topic_name
 from emotion.perception.image import ImageError, decode_timage
 from emotion.states import FaceState, face_from_state, format_state
+from emotion.tools.preflight import check_writable
 from emotion.video_writer import VideoWriter
 
 DESCRIPTION = "print (and draw) what the component publishes on EmotionRecognitionPub"
@@ -218,6 +220,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.video:
+        check_writable(args.video, "--video", (".mp4",))
+    if not ping_topic_manager(args.topic_manager):
+        raise OSError(f"rcnode unreachable at {args.topic_manager!r} (start it: python -m emotion rcnode)")
     stop = stop_event_on_signals()
     listener = Listener(args.topic_manager, args.prefix, args.camera_prefix, args.video, args.camera_id,
                         args.every_ms, args.endpoint)

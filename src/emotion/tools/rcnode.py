@@ -1,6 +1,7 @@
 """`python -m emotion rcnode`: IceStorm in icebox (RoboComp's rcnode) until Ctrl-C or SIGTERM."""
 
 import argparse
+import sys
 
 from emotion.middleware.processes import stop_event_on_signals
 from emotion.middleware.rcnode import DEFAULT_PORT, DEFAULT_PUBLISH_PORT, RCNODE_CONFIG, RcNode
@@ -22,14 +23,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         node.start()
     except RuntimeError as exc:
-        print(f"rcnode: {exc}")
-        return 1
+        raise OSError(str(exc)) from None
     print(f"rcnode: IceStorm listening; components use Proxies.TopicManager = \"{node.proxy}\" "
           f"(publish port {node.publish_port}); icebox log {node.process.log_path}; Ctrl-C stops", flush=True)
     try:
         while not stop.wait(0.5):
             if not node.process.running:
-                print(f"rcnode: icebox exited ({node.process.returncode}):\n{node.process.output()}")
+                print(f"emotion rcnode: error: icebox exited ({node.process.returncode}): "
+                      f"{node.process.last_line() or 'no output'}", file=sys.stderr)
                 return 1
     finally:
         node.stop()

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from emotion.defaults import WINDOW
+from emotion.tools.preflight import UsageError, check_writable
 
 DESCRIPTION = "generate labelled 68-landmark sequences from the Surrey Face Model"
 CALIBRATION_CLIPS = ("single_face.mp4", "WolfgangLanger_Pexels.mp4")
@@ -102,8 +103,10 @@ def run(args: argparse.Namespace) -> int:
     if args.calibrate:
         return calibrate(args.sfm)
     if args.out is None:
-        print("synth: --out FILE.npz is required (or --calibrate)")
-        return 2
+        raise UsageError("--out FILE.npz is required (or --calibrate)")
+    check_writable(args.out, "--out", (".npz",))
+    if args.png:
+        check_writable(args.png, "--png", (".png",))
     from emotion.datasets.sfm import SfmError
     from emotion.datasets.synth import generate_windows
 
@@ -111,8 +114,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         windows = generate_windows(args.count, seed=args.seed, window=args.window, sfm_directory=args.sfm)
     except SfmError as exc:
-        print(f"synth: {exc}")
-        return 1
+        raise OSError(str(exc)) from None
     path = windows.save(args.out)
     print(f"{len(windows)} windows of {windows.window} frames in {time.perf_counter() - started:.1f} s -> {path}")
     print("classes: " + ", ".join(f"{k} {v}" for k, v in windows.class_counts().items()))

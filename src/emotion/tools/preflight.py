@@ -1,0 +1,72 @@
+"""Checks a tool makes before it starts anything: right extension, writable output, values in range.
+
+Each failure is one sentence: ``UsageError`` (the command line is wrong: exit 2) or ``OSError`` (the
+world is not as asked: exit 1), printed by ``emotion.cli``. A free port is checked by
+``emotion.middleware.processes.check_port_free``, a reachable rcnode by ``ping_topic_manager``.
+"""
+
+import argparse
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Callable, Sequence
+
+
+class UsageError(ValueError):
+    """The command line asks for something impossible (bad extension, value out of range): exit 2."""
+
+
+def check_suffix(path: Path, suffixes: Sequence[str], option: str) -> Path:
+    """``path`` when its extension is one of ``suffixes`` (lower case, with the dot), else UsageError."""
+    if Path(path).suffix.lower() not in suffixes:
+        raise UsageError(f"{option} {path}: the file must end in {' or '.join(suffixes)}")
+    return Path(path)
+
+
+def check_writable(path: Path, option: str, suffixes: Sequence[str] = ()) -> Path:
+    """``path`` when it has a right extension and a file can be created beside it (its folder is made if
+    missing); UsageError or OSError naming ``option`` otherwise. Writes nothing at ``path`` itself."""
+    path = Path(path)
+    if suffixes:
+        check_suffix(path, suffixes, option)
+    if path.is_dir():
+        raise UsageError(f"{option} {path}: is a folder, give a file name")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".write-check-"):
+            pass
+    except OSError as exc:
+        raise OSError(f"{option} {path}: cannot write there ({exc.strerror or exc})") from None
+    return path
+
+
+def check_checkpoint_file(path: Path, option: str) -> Path:
+    """``path`` when it exists and is a zip archive with a pickle (what ``torch.save`` writes), without
+    importing torch; UsageError when missing, OSError when it cannot be a checkpoint. Its content is
+    validated when it is loaded."""
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"{option} {path}: no such file (train weights: python -m emotion train, see the README)")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            has_pickle = any(name.endswith("data.pkl") for name in archive.namelist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise OSError(f"{option} {path}: not a torch checkpoint (corrupt or truncated: {exc})") from None
+    if not has_pickle:
+        raise OSError(f"{option} {path}: not a torch checkpoint (a zip archive without data.pkl)")
+    return path
+
+
+def int_range(low: int, high: int) -> Callable[[str], int]:
+    """An argparse ``type``: an integer in [low, high]."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is out of range {low}..{high}")
+        return value
+
+    return parse
