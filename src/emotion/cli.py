@@ -1,15 +1,19 @@
-"""`python -m emotion <command>`: one entry point for the project's tools.
+"""`python -m emotion <command>`: one entry point for the project's tools, one style for all of them.
 
 Each command lives in its own module exposing ``DESCRIPTION``, ``add_arguments(parser)`` and
-``run(args) -> int``; only the chosen module is imported, so ``listen`` does not pay for torch. Bad input (``ValueError``,
-``OSError`` and their kin such as ``CheckpointError``) ends a command with one line on stderr and exit 1;
-set ``EMOTION_DEBUG=1`` for the traceback.
+``run(args) -> int``; only the chosen module is imported, so ``listen`` does not pay for torch.
+Every failure is one stderr line ``emotion <command>: error: ...``: exit 2 for a wrong command line
+(argparse, ``UsageError``), 1 for a runtime failure (``ValueError``, ``OSError`` and their kin such as
+``CheckpointError``, or any unexpected exception), 130 for Ctrl-C; ``EMOTION_DEBUG=1`` shows the
+traceback. Every ``--help`` shows each option's default; ``--version`` prints the project's version.
 """
 
 import argparse
 import importlib
 import os
 import sys
+from importlib import metadata
+from typing import NoReturn
 
 from emotion.tools.preflight import UsageError
 
@@ -28,12 +32,48 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+def version() -> str:
+    """The installed project's version (pyproject.toml)."""
+    try:
+        return metadata.version("emotionrecognition")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed: make setup)"
+
+
+class DefaultsFormatter(argparse.HelpFormatter):
+    """Appends ``(default: X)`` to an option's help unless the help already states it (``none``: not
+    set, the option's feature is off)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if ("default" in text.lower() or not action.option_strings or action.default is argparse.SUPPRESS
+                or isinstance(action, (argparse._StoreTrueAction, argparse._VersionAction))):
+            return text
+        if action.default in (None, [], ""):
+            return f"{text} (default: {'none' if action.default is None else repr(action.default)})"
+        return f"{text} (default: %(default)s)"
+
+
+class CommandParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line, ``emotion <command>: error: ...``, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog.replace('python -m ', '')}: error: {message} (see --help)\n")
+
+
 def _usage() -> str:
     width = max(map(len, COMMANDS))
     lines = ["usage: python -m emotion <command> [options]", "", "commands:"]
     lines += [f"  {name.ljust(width)}  {desc}" for name, (_, desc) in COMMANDS.items()]
-    lines += ["", "python -m emotion <command> --help shows a command's options."]
+    lines += ["", "python -m emotion <command> --help shows a command's options; --version the version."]
     return "\n".join(lines)
+
+
+def _fail(name: str, message: str, status: int) -> int:
+    if os.environ.get("EMOTION_DEBUG"):
+        raise
+    print(f"emotion {name}: error: {' '.join(message.split())}", file=sys.stderr)
+    return status
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,12 +81,17 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(_usage())
         return 0 if argv else 2
+    if argv[0] == "--version":
+        print(f"emotion {version()}")
+        return 0
     name, rest = argv[0], argv[1:]
     if name not in COMMANDS:
-        print(f"emotion: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
+        print(f"emotion: error: unknown command {name!r} (python -m emotion --help lists them)", file=sys.stderr)
         return 2
     module = importlib.import_module(COMMANDS[name][0])
-    parser = argparse.ArgumentParser(prog=f"python -m emotion {name}", description=module.DESCRIPTION)
+    parser = CommandParser(prog=f"python -m emotion {name}", description=module.DESCRIPTION,
+                           formatter_class=DefaultsFormatter)
+    parser.add_argument("--version", action="version", version=f"emotion {version()}")
     module.add_arguments(parser)
     args = parser.parse_args(rest)
     try:
@@ -54,12 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except UsageError as exc:  # the command line asks for something impossible
-        if os.environ.get("EMOTION_DEBUG"):
-            raise
-        print(f"emotion {name}: error: {exc}", file=sys.stderr)
-        return 2
-    except (ValueError, OSError) as exc:  # bad input, bad file, bad config: one line, no traceback
-        if os.environ.get("EMOTION_DEBUG"):
-            raise
-        print(f"emotion {name}: error: {exc}", file=sys.stderr)
-        return 1
+        return _fail(name, str(exc), 2)
+    except (ValueError, OSError) as exc:  # bad file, bad config, unreachable peer: one line, no traceback
+        return _fail(name, str(exc), 1)
+    except Exception as exc:  # a bug: still one line; EMOTION_DEBUG=1 for the traceback
+        return _fail(name, f"unexpected {type(exc).__name__}: {exc} (EMOTION_DEBUG=1 shows where)", 1)

@@ -140,15 +140,22 @@ def run(args: argparse.Namespace) -> int:
     if writer:
         writer.writerow(CSV_COLUMNS)
     plot_series: dict = {}
+    written: list[Path] = [args.csv] if args.csv else []
     try:
-        for source in args.inputs:
+        for done, source in enumerate(args.inputs):
             engine = EmotionEngine(classifier, tracking, smoothing)
             video_out = video_path_for(args.video, source, len(args.inputs) > 1) if args.video else None
+            written += [video_out] if video_out else []
             labelled = analyze_input(source, engine, args.fps, writer, video_out, plot_series)
             if not args.quiet:
                 print(f"{source}: {len(labelled)} face-frames")
                 for track_id, label, start, end in timeline(labelled):
                     print(f"  track {track_id}: {start:7.2f}-{end:7.2f} s  {label}")
+    except KeyboardInterrupt:
+        partial = ", ".join(str(p) for p in written if p.exists()) or "no files"
+        print(f"emotion analyze: interrupted after {done} of {len(args.inputs)} inputs; partial output left: "
+              f"{partial}", file=sys.stderr)
+        return 130
     finally:
         if csv_file:
             csv_file.close()

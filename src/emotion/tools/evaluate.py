@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"{args.data} holds no windows")
         probs = predict_windows(classifier, ws.landmarks, args.batch_size, progress=not args.json)
     except (FileNotFoundError, ValueError) as exc:
-        print(f"evaluate: {exc}", file=sys.stderr)
+        print(f"emotion evaluate: error: {exc}", file=sys.stderr)
         return 1
     rep = evaluate_predictions(ws.labels, probs.argmax(axis=1), classifier.class_names)
     rep.update(checkpoint=str(args.checkpoint), data=str(args.data))

@@ -21,6 +21,7 @@ from emotion.middleware.processes import stop_event_on_signals
 from emotion.middleware.slices import load_interfaces
 from emotion.middleware.topics import CALL_TIMEOUT_MS
 from emotion.states import format_state
+from emotion.tools.preflight import UsageError
 
 DESCRIPTION = "rcmonitor-style view and control of a running component (period, state, counters, faces)"
 M = load_interfaces()
@@ -119,8 +120,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.interval <= 0:
-        print(f"monitor: error: --interval must be > 0, got {args.interval}")
-        return 2
+        raise UsageError(f"--interval must be > 0, got {args.interval}")
     stop = stop_event_on_signals()
     communicator = make_communicator()
     try:
@@ -131,15 +131,14 @@ def run(args: argparse.Namespace) -> int:
             if args.set:
                 client.set_parameters(dict(args.set))
         except (ValueError, Ice.Exception) as exc:
-            print(f"monitor: refused: {exc if isinstance(exc, ValueError) else type(exc).__name__}")
-            return 1
+            raise OSError(f"refused: {exc if isinstance(exc, ValueError) else type(exc).__name__}") from None
         while True:
             try:
                 print(render(client.snapshot(), args.parameters), flush=True)
             except Ice.Exception as exc:
-                print(f"monitor: cannot reach the component at {args.proxy}: {type(exc).__name__}", flush=True)
                 if args.once:
-                    return 1
+                    raise OSError(f"cannot reach the component at {args.proxy}: {type(exc).__name__}") from None
+                print(f"monitor: cannot reach the component at {args.proxy}: {type(exc).__name__}", flush=True)
             if args.once or stop.wait(args.interval):
                 return 0
             print(flush=True)

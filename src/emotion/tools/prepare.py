@@ -86,22 +86,22 @@ def run(args: argparse.Namespace) -> int:
     if problem is None and (args.window < 1 or (args.stride is not None and args.stride < 1) or args.workers < 1):
         problem = "--window, --stride and --workers must be at least 1"
     if problem:
-        print(f"prepare: {problem}", file=sys.stderr)
+        print(f"emotion prepare: error: {problem}", file=sys.stderr)
         return 2
     try:
         extractor = make_extractor(args)
         windows = build(args, extractor)
     except (FileNotFoundError, ValueError) as exc:
-        print(f"prepare: {exc}", file=sys.stderr)
+        print(f"emotion prepare: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"prepare: interrupted; finished videos stay cached in {args.cache}, run again to resume",
+        print(f"emotion prepare: interrupted; finished videos stay cached in {args.cache}, run again to resume",
               file=sys.stderr)
         return 130
     for source, error in extractor.failures.items():
         print(f"prepare: skipped {source}: {error}", file=sys.stderr)
     if len(windows) == 0:
-        print("prepare: no windows came out (check labels, --window and --min-frames)", file=sys.stderr)
+        print("emotion prepare: error: no windows came out (check labels, --window and --min-frames)", file=sys.stderr)
         return 1
     windows.save(args.out)
     counts = ", ".join(f"{name} {n}" for name, n in windows.class_counts().items())

@@ -32,14 +32,19 @@ def run(args: argparse.Namespace) -> int:
                 raise ConfigError(f"--threads must be >= 1, got {args.threads}")
             cfg = dataclasses.replace(cfg, threads=args.threads)
     except ConfigError as exc:
-        print(f"train: {exc}", file=sys.stderr)
+        print(f"emotion train: error: {exc}", file=sys.stderr)
         return 2
     try:
         metrics = train(cfg, args.out, resume=args.resume, progress=not args.no_progress,
                         log=lambda msg: print(msg, flush=True))
     except (FileNotFoundError, ValueError) as exc:
-        print(f"train: {exc}", file=sys.stderr)
+        print(f"emotion train: error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        saved = "the last finished epoch is in " + str(args.out / "last.pt") if (args.out / "last.pt").is_file() \
+            else "no epoch finished yet"
+        print(f"emotion train: interrupted; {saved}, run again with --resume to continue", file=sys.stderr)
+        return 130
     val = metrics["validation"]
     print(f"done in {metrics['train_minutes']} min: validation accuracy {val['accuracy']:.4f}, "
           f"macro-F1 {val['macro_f1']:.4f} (best epoch {metrics['best_epoch']}); {args.out / 'best.pt'}")
