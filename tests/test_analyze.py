@@ -77,3 +77,18 @@ def test_analyze_refuses_missing_input_and_bad_weights(tmp_path):
 def test_timeline_merges_runs_per_track():
     rows = [(0.0, 1, "Neutral"), (0.1, 1, "Neutral"), (0.1, 2, "Happy"), (0.2, 1, "Happy"), (0.3, 2, "Happy")]
     assert timeline(rows) == [(1, "Neutral", 0.0, 0.1), (2, "Happy", 0.1, 0.3), (1, "Happy", 0.2, 0.2)]
+
+
+PHOTO, NO_FACE = shared_media("single_face.jpg"), shared_media("no_face.mp4")
+
+
+@pytest.mark.skipif(not (PHOTO.is_file() and NO_FACE.is_file() and SINGLE.is_file()),
+                    reason="real media missing (see README: shared data)")
+def test_plot_of_a_photo_a_faceless_clip_and_a_video_names_the_input_without_a_face(tmp_path, random_weights):
+    out_png = tmp_path / "p.png"
+    result = analyze(str(PHOTO), str(NO_FACE), str(SINGLE), "--weights", str(random_weights), "--plot", str(out_png))
+    assert result.returncode == 0, result.stderr
+    assert f"{NO_FACE}: no face found" in result.stdout.splitlines()
+    assert f"{PHOTO}: 1 face-frames" in result.stdout and f"{SINGLE}: 72 face-frames" in result.stdout
+    assert cv2.imread(str(out_png)).shape[0] >= 700  # three panels: the photo's bars, the clip's curves, "no face"
+    assert "/72 [" in result.stderr  # the progress bar knows the clip's length (so it shows an ETA)

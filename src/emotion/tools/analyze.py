@@ -84,6 +84,16 @@ def video_path_for(base: Path, source: str, several: bool) -> Path:
     return base.with_name(f"{base.stem}_{Path(source).stem}{base.suffix}") if several else base
 
 
+def frame_total(source: str) -> int | None:
+    """How many frames ``source`` has, for the progress bar's total and ETA (None: the video does not say)."""
+    from emotion.datasets.video import IMAGE_SUFFIXES, frame_files, video_frame_count
+
+    path = Path(source)
+    if path.is_dir():
+        return len(frame_files(path))
+    return 1 if path.suffix.lower() in IMAGE_SUFFIXES else video_frame_count(path)
+
+
 def analyze_input(source: str, engine: EmotionEngine, fps: float, writer, video_out: Path | None,
                   plot_series: dict) -> list[tuple[float, int, str]]:
     """Run one input through the engine; write CSV rows and video frames. Returns (time_s, track, label)."""
@@ -95,7 +105,7 @@ def analyze_input(source: str, engine: EmotionEngine, fps: float, writer, video_
     video = None
     try:
         for index, time_s, frame in tqdm(iter_frames(source, fps=fps), desc=Path(source).name, unit="frame",
-                                         leave=False, file=sys.stderr):
+                                         total=frame_total(source), leave=False, file=sys.stderr):
             faces = engine.process(frame, int(round(time_s * 1000)))
             for face in faces:
                 if writer is not None:
@@ -141,13 +151,17 @@ def run(args: argparse.Namespace) -> int:
         writer.writerow(CSV_COLUMNS)
     plot_series: dict = {}
     written: list[Path] = [args.csv] if args.csv else []
+    no_face: list[str] = []
     try:
         for done, source in enumerate(args.inputs):
             engine = EmotionEngine(classifier, tracking, smoothing)
             video_out = video_path_for(args.video, source, len(args.inputs) > 1) if args.video else None
             written += [video_out] if video_out else []
             labelled = analyze_input(source, engine, args.fps, writer, video_out, plot_series)
-            if not args.quiet:
+            if not labelled:
+                no_face.append(source)
+                print(f"{source}: no face found")
+            elif not args.quiet:
                 print(f"{source}: {len(labelled)} face-frames")
                 for track_id, label, start, end in timeline(labelled):
                     print(f"  track {track_id}: {start:7.2f}-{end:7.2f} s  {label}")
@@ -162,5 +176,5 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         from emotion.plots import plot_probability_timelines
 
-        plot_probability_timelines(plot_series, classifier.class_names, args.plot)
+        plot_probability_timelines(plot_series, classifier.class_names, args.plot, no_face)
     return 0
