@@ -14,7 +14,7 @@ from emotion.middleware.ratelimit import RateLimitedLog, message_shape
 from emotion.middleware.slices import load_interfaces
 from emotion.paths import REPO_ROOT
 from emotion.states import face_from_state, format_state
-from emotion.tools.listen import FrameMatcher
+from emotion.tools.listen import FrameMatcher, LinePolicy
 from emotion.tools.monitor import Snapshot, parse_assignment, render
 
 M = load_interfaces()
@@ -78,6 +78,23 @@ def test_state_line_and_face():
     broken.landmarks = [1.0, 2.0, 3.0]
     with pytest.raises(ValueError, match="3 landmark values"):
         face_from_state(broken)
+
+
+def test_listen_prints_on_change_and_says_when_faces_go():
+    policy = LinePolicy()
+    seq = [([state(1, fill=10, label="Happy")], 0.0), ([state(1, fill=11, label="Happy")], 0.04),   # same label: quiet
+           ([state(1, fill=12, label="Sad"), state(2, fill=1, label="Happy")], 0.08),              # change, new face
+           ([state(1, fill=45, label="Sad"), state(2, fill=2, label="Happy")], 0.12),              # #1 buffer full
+           ([state(2, fill=3, label="Happy")], 0.16), ([], 0.20), ([], 0.24)]                # #1 gone, #2 gone
+    out = [policy.lines(2, states, now) for states, now in seq]
+    assert [len(lines) for lines in out] == [1, 0, 2, 1, 1, 2, 0]
+    assert "face #1: Sad" in out[2][0] and "face #2: Happy" in out[2][1] and "buffer" not in out[3][0]
+    assert out[4] == ["cam 2 face #1: gone"] and out[5] == ["cam 2 face #2: gone", "cam 2: no faces"]
+    periodic = LinePolicy(every_ms=100.0)
+    counts = [len(periodic.lines(2, [state(1, label="Happy")], i * 0.04)) for i in range(6)]  # 0..200 ms
+    assert counts == [1, 0, 0, 1, 0, 0]
+    everything = LinePolicy(print_all=True)
+    assert all(len(everything.lines(2, [state(1, label="Happy")], i * 0.04)) == 1 for i in range(4))
 
 
 def frame(value):

@@ -1,6 +1,8 @@
 """`python -m emotion listen`: print (and draw) what the component publishes on EmotionRecognitionPub.
 
-One line per face and frame (``--every-ms`` thins them to a readable rate). With ``--video OUT.mp4`` it
+By default a face's line is printed when it appears, when its label changes and when its buffer has
+filled (its label is no longer provisional), and a line says when a face goes away; ``--every-ms MS``
+adds a line per face every MS, ``--all`` prints every face of every frame. With ``--video OUT.mp4`` it
 also subscribes to the camera's CameraRGBDSimplePub and writes EVERY camera frame, annotated with the
 states the component published for it (matched by TImage.alivetime). A frame the component skipped (it
 was busy) is drawn with the last states published before it; a frame before any state is written as it
@@ -13,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -26,7 +28,7 @@ from emotion.middleware.slices import load_interfaces
 from emotion.middleware.topics import DEFAULT_TOPIC_MANAGER, TopicLink, topic_name
 from emotion.perception.image import ImageError, decode_timage
 from emotion.states import FaceState, face_from_state, format_state
-from emotion.tools.preflight import check_writable
+from emotion.tools.preflight import UsageError, check_writable
 from emotion.video_writer import VideoWriter
 
 DESCRIPTION = "print (and draw) what the component publishes on EmotionRecognitionPub"
@@ -86,6 +88,42 @@ class FrameMatcher:
         return len(self._frames)
 
 
+@dataclass
+class LinePolicy:
+    """Which lines one frame's states give: a face's line when it appears, changes label or fills its
+    buffer (and every ``every_ms`` when > 0, or always with ``print_all``); 'gone' when a face leaves,
+    'no faces' when the last one did."""
+
+    every_ms: float = 0.0
+    print_all: bool = False
+    _shown: dict[tuple[int, int], tuple[str, bool]] = field(default_factory=dict)
+    _printed_at: dict[tuple[int, int], float] = field(default_factory=dict)
+    _present: dict[int, set[int]] = field(default_factory=dict)
+
+    def lines(self, camera_id: int, states: Sequence[Any], now: float) -> list[str]:
+        """The lines for one frame of camera ``camera_id`` (EmotionState list) at time ``now`` (s)."""
+        tracks = {state.trackId for state in states}
+        before = self._present.get(camera_id, set())
+        self._present[camera_id] = tracks
+        out = []
+        for track in sorted(before - tracks):
+            self._shown.pop((camera_id, track), None)
+            self._printed_at.pop((camera_id, track), None)
+            out.append(f"cam {camera_id} face #{track}: gone")
+        if before and not tracks:
+            out.append(f"cam {camera_id}: no faces")
+        return out + [format_state(state) for state in states if self._due(camera_id, state, now)]
+
+    def _due(self, camera_id: int, state: Any, now: float) -> bool:
+        key = (camera_id, state.trackId)
+        shown = (state.emotion, state.bufferFrames >= state.windowFrames)
+        due = (self.print_all or self._shown.get(key) != shown
+               or (self.every_ms > 0 and (now - self._printed_at.get(key, -1e9)) * 1000.0 >= self.every_ms))
+        if due:
+            self._shown[key], self._printed_at[key] = shown, now
+        return due
+
+
 class _StateServant(M.RoboCompEmotionRecognitionPub.EmotionRecognitionPub):
     def __init__(self, callback: Callable[[int, int, list], None]) -> None:
         self.callback = callback
@@ -111,9 +149,11 @@ class Listener:
 
     def __init__(self, topic_manager: str, prefix: str = "", camera_prefix: str = "", video: Path | None = None,
                  camera_id: int | None = None, every_ms: float = 0.0, endpoint: str = "tcp",
-                 out: Callable[[str], None] = lambda line: print(line, flush=True)) -> None:
+                 out: Callable[[str], None] = lambda line: print(line, flush=True), print_all: bool = False) -> None:
+        """``every_ms`` 0: a face's line on change only (see the module); > 0: also every ``every_ms``;
+        ``print_all``: every face of every frame."""
         self.out = out
-        self.every_ms = float(every_ms)
+        self.policy = LinePolicy(float(every_ms), print_all)
         self.camera_id = camera_id
         self.video_path = Path(video) if video else None
         self.video: VideoWriter | None = None
@@ -123,7 +163,6 @@ class Listener:
         self.labels: collections.Counter = collections.Counter()
         self._fps = 0.0
         self._lines: collections.deque[str] = collections.deque()
-        self._last_printed: dict[tuple[int, int], float] = {}
         self._lock = threading.Lock()
         self.communicator = make_communicator()
         try:
@@ -172,12 +211,9 @@ class Listener:
             self.states_received += 1
             self.faces_received += len(states)
             self.newest_state_alivetime = max(self.newest_state_alivetime, alivetime)
+            self._lines.extend(self.policy.lines(camera_id, states, now))
             for state in states:
                 self.labels[(camera_id, state.trackId, state.emotion)] += 1
-                key = (camera_id, state.trackId)
-                if self.every_ms <= 0 or (now - self._last_printed.get(key, -1e9)) * 1000.0 >= self.every_ms:
-                    self._last_printed[key] = now
-                    self._lines.append(format_state(state))
             if self.video_path is not None and self._wanted(camera_id):
                 self.matcher.add_states(alivetime, [face_from_state(s) for s in states])
 
@@ -213,8 +249,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--video", type=Path, help="also write the annotated camera frames to this MP4")
     parser.add_argument("--camera-prefix", default="", help="topic prefix of the camera (with --video)")
     parser.add_argument("--camera-id", type=int, help="camera drawn with --video (default: the first seen)")
-    parser.add_argument("--every-ms", type=float, default=0.0,
-                        help="print at most one line per face every this many ms (default: every frame)")
+    parser.add_argument("--every-ms", type=float, default=0.0, metavar="MS",
+                        help="also print each face every MS ms (default 0: only when a face appears, changes "
+                        "label, fills its buffer or goes)")
+    parser.add_argument("--all", action="store_true", help="print every face of every frame (default: on change)")
     parser.add_argument("--endpoint", default="tcp", help="where IceStorm delivers to this listener")
     parser.add_argument("--seconds", type=float, help="stop after this many seconds (default: Ctrl-C)")
 
@@ -225,8 +263,10 @@ def run(args: argparse.Namespace) -> int:
     if not ping_topic_manager(args.topic_manager):
         raise OSError(f"rcnode unreachable at {args.topic_manager!r} (start it: python -m emotion rcnode)")
     stop = stop_event_on_signals()
+    if args.every_ms < 0:
+        raise UsageError(f"--every-ms must be >= 0, got {args.every_ms}")
     listener = Listener(args.topic_manager, args.prefix, args.camera_prefix, args.video, args.camera_id,
-                        args.every_ms, args.endpoint)
+                        args.every_ms, args.endpoint, print_all=args.all)
     print(f"listen: subscribed to {topic_name('EmotionRecognitionPub', args.prefix)!r} on {args.topic_manager}"
           + (f"; writing {args.video}" if args.video else ""), flush=True)
     deadline = None if args.seconds is None else time.monotonic() + args.seconds
