@@ -15,7 +15,7 @@ from emotion.middleware.slices import load_interfaces
 from emotion.paths import REPO_ROOT
 from emotion.states import face_from_state, format_state
 from emotion.tools.listen import FrameMatcher, LinePolicy
-from emotion.tools.monitor import Snapshot, parse_assignment, render
+from emotion.tools.monitor import Snapshot, StatsHistory, parse_assignment, render
 
 M = load_interfaces()
 
@@ -97,6 +97,24 @@ def test_listen_prints_on_change_and_says_when_faces_go():
     assert all(len(everything.lines(2, [state(1, label="Happy")], i * 0.04)) == 1 for i in range(4))
 
 
+def test_monitor_states_units_rates_and_means():
+    history = StatsHistory()
+
+    def view(now, received, compute_ms):
+        snapshot = Snapshot(state="Running", period_ms=50, awake_s=int(now), faces=[], parameters={
+            "Stats.frames_received": (str(received), False), "Stats.compute_ms": (str(compute_ms), False),
+            "Stats.faces": ("2", False), "Stats.note": ("n/a", False)})
+        return {line.split()[0]: line for line in render(snapshot, history=history, now=now).splitlines()[2:6]}
+
+    first = view(10.0, 100, 10.0)
+    assert first["compute_ms"].split()[1:3] == ["10", "ms"] and "mean 10 ms over 1 snapshot" in first["compute_ms"]
+    assert first["frames_received"].endswith("total") and first["faces"].endswith("now")
+    assert first["note"].split() == ["note", "n/a"]
+    second = view(12.0, 150, 20.0)
+    assert second["frames_received"].endswith("total, +25/s")
+    assert "last frame; mean 15 ms over 2 snapshots" in second["compute_ms"]
+
+
 def frame(value):
     return np.full((4, 6, 3), value, np.uint8)
 
@@ -125,9 +143,10 @@ def test_monitor_view_and_assignments():
     snapshot = Snapshot(state="Running", period_ms=50, awake_s=12, faces=[state()], parameters={
         "Period.Compute": ("50", True), "Camera.Mode": ("push", False),
         "Stats.frames_received": ("120", False), "Stats.publish_hz": ("23.9", False)})
-    text = render(snapshot)
+    history = StatsHistory()
+    text = render(snapshot, history=history, now=10.0)
     assert text.splitlines()[0] == "state Running  period 50 ms  awake 12 s"
-    assert "  frames_received  120" in text and "  publish_hz       23.9" in text
+    assert "  frames_received      120  total" in text and "  publish_hz       23.9 /s  the component's rate" in text
     assert "faces: 1" in text and "face #1: Happy" in text and "Camera.Mode" not in text
     full = render(snapshot, show_parameters=True)
     assert "  * Period.Compute = 50" in full and "    Camera.Mode = push" in full

@@ -2,8 +2,10 @@
 
 Calls CommonBehavior (state, period, time awake, parameters with the ``Stats.*`` counters) and
 EmotionRecognition.getEmotionStates (the current faces), prints them once (``--once``) or every
-``--interval`` seconds until Ctrl-C, and can change the period (``--set-period``) or any editable
-parameter (``--set KEY=VALUE``) first.
+``--interval`` seconds until Ctrl-C, redrawn in place on a terminal (ANSI), and can change the period
+(``--set-period``) or any editable parameter (``--set KEY=VALUE``) first. Each figure carries its unit
+and says what it is: a total (with its rate since the previous snapshot), a value now, the last
+frame's time (with the mean over this monitor's snapshots) or the component's recent rate.
 
 RoboComp's graphical rcmonitor works too: ``rcmonitor etc/emotionrecognition.rcm`` from the component root.
 That file has rcmonitor's seven lines: slice file, identity, host, protocol, port (Endpoints.CommonBehavior),
@@ -11,7 +13,9 @@ refresh period in ms, and the rcmonitor script (its stock ``commonbehavior.py``)
 """
 
 import argparse
-from dataclasses import dataclass
+import sys
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import Ice
@@ -81,13 +85,66 @@ def _refusal_as_value_error(call: Any, *args: Any) -> None:
         raise ValueError(exc.unknown.strip().splitlines()[-1]) from None
 
 
-def render(snapshot: Snapshot, show_parameters: bool = False) -> str:
-    """The snapshot as text: a header line, the counters, the faces (and the parameters when asked)."""
+GAUGES = ("faces", "cameras")
+"""Counters that are a value now (the others without a unit are totals since start)."""
+CLEAR = "\x1b[H\x1b[J"
+"""ANSI: cursor home, clear to the end of the screen."""
+
+
+@dataclass
+class StatsHistory:
+    """What this monitor saw of the ``Stats.*`` figures: for rates of totals and means of times."""
+
+    previous: tuple[float, dict[str, float]] | None = None
+    times: dict[str, list[float]] = field(default_factory=dict)
+
+    def describe(self, stats: dict[str, str], now: float) -> list[tuple[str, str, str]]:
+        """(name, value with unit, what it is) per figure; records this snapshot."""
+        values = {name: _number(text) for name, text in stats.items()}
+        rows = []
+        for name, text in stats.items():
+            value = values[name]
+            if value is None:
+                rows.append((name, text, ""))
+            elif name.endswith("_ms"):
+                seen = self.times.setdefault(name, [])
+                seen.append(value)
+                rows.append((name, f"{value:g} ms", f"last frame; mean {sum(seen) / len(seen):.3g} ms over "
+                             f"{len(seen)} snapshot{'s' * (len(seen) > 1)}"))
+            elif name.endswith("_hz"):
+                rows.append((name, f"{value:g} /s", "the component's rate over its last seconds"))
+            elif name in GAUGES:
+                rows.append((name, f"{value:g}", "now"))
+            else:
+                rows.append((name, f"{value:g}", self._rate(name, value, now)))
+        self.previous = (now, values)
+        return rows
+
+    def _rate(self, name: str, value: float, now: float) -> str:
+        if self.previous is None or self.previous[1].get(name) is None or now <= self.previous[0]:
+            return "total"
+        return f"total, +{(value - self.previous[1][name]) / (now - self.previous[0]):.3g}/s"
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def render(snapshot: Snapshot, show_parameters: bool = False, history: StatsHistory | None = None,
+           now: float = 0.0) -> str:
+    """The snapshot as text: a header line, the counters (unit, what each is), the faces (and the
+    parameters when asked). ``history`` (updated) adds rates and means across calls; ``now`` in s."""
     lines = [f"state {snapshot.state}  period {snapshot.period_ms} ms  awake {snapshot.awake_s} s"]
     stats = {name[len("Stats."):]: value for name, (value, _) in snapshot.parameters.items()
              if name.startswith("Stats.")}
-    width = max(map(len, stats), default=0)
-    lines += ["counters:"] + [f"  {name.ljust(width)}  {value}" for name, value in stats.items()]
+    rows = (history or StatsHistory()).describe(stats, now)
+    width = max((len(name) for name, _, _ in rows), default=0)
+    value_width = max((len(value) for _, value, _ in rows), default=0)
+    lines += ["counters:"] + [f"  {name.ljust(width)}  {value.rjust(value_width)}  {note}".rstrip()
+                              for name, value, note in rows]
     lines.append(f"faces: {len(snapshot.faces)}")
     lines += [f"  {format_state(face)}" for face in snapshot.faces]
     if show_parameters:
@@ -132,15 +189,18 @@ def run(args: argparse.Namespace) -> int:
                 client.set_parameters(dict(args.set))
         except (ValueError, Ice.Exception) as exc:
             raise OSError(f"refused: {exc if isinstance(exc, ValueError) else type(exc).__name__}") from None
+        history, in_place = StatsHistory(), sys.stdout.isatty() and not args.once
         while True:
             try:
-                print(render(client.snapshot(), args.parameters), flush=True)
+                text = render(client.snapshot(), args.parameters, history, time.monotonic())
+                print(CLEAR + text if in_place else text, flush=True)
             except Ice.Exception as exc:
                 if args.once:
                     raise OSError(f"cannot reach the component at {args.proxy}: {type(exc).__name__}") from None
                 print(f"monitor: cannot reach the component at {args.proxy}: {type(exc).__name__}", flush=True)
             if args.once or stop.wait(args.interval):
                 return 0
-            print(flush=True)
+            if not in_place:
+                print(flush=True)
     finally:
         communicator.destroy()
