@@ -140,10 +140,10 @@ def test_prepare_reports_each_skipped_video(tmp_path, capsys):
     args = ["prepare", "--format", "manifest", "--manifest", str(tmp_path / "m.csv"), "--out", str(tmp_path / "w.npz"),
             "--cache", str(tmp_path / "cache"), "--workers", "1"]
     assert cli.main(args) == 1
-    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("prepare:")]     # not tqdm's
+    err = [line for line in capsys.readouterr().err.splitlines() if "prepare:" in line]     # not tqdm's
     broken = tmp_path / "broken.mp4"
     assert len(err) == 2 and err[0] == f"prepare: skipped {broken}: ValueError: cannot open video {broken}"
-    assert err[1].startswith("prepare: no windows came out") and not (tmp_path / "w.npz").exists()
+    assert err[1].startswith("emotion prepare: error: no windows came out") and not (tmp_path / "w.npz").exists()
 
 
 @pytest.mark.slow
