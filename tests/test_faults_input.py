@@ -104,7 +104,7 @@ def malformed_images() -> list[tuple[str, object, str]]:
                                      "segment length 0"),
         "JPEG garbage between segments": ({"compressed": True, "image": jpeg[:2] + b"junk" + jpeg[2:]},
                                           "expected a marker"),
-        "PNG marked JPEG": ({"compressed": True, "image": png}, "not a JPEG"),
+        "PNG signature without a header": ({"compressed": True, "image": png}, "corrupt PNG: no IHDR"),
         "random bytes marked JPEG": ({"compressed": True, "image": bytes(range(256)) * 4}, "not a JPEG"),
         "zero bytes marked JPEG": ({"compressed": True, "image": bytes(2304)}, "not a JPEG"),
     }

@@ -52,6 +52,26 @@ def test_jpeg_decodes_close_to_the_original():
     assert jpeg_size(np.frombuffer(JPEG, np.uint8)) == (W, H)
 
 
+def test_png_is_sniffed_and_decoded_losslessly():
+    """RoboComp's realsense_camera flags PNG as compressed, like JPEG: the header says which it is."""
+    np.testing.assert_array_equal(decode_image(True, W, H, 3, PNG), SMOOTH)
+    gray_png = cv2.imencode(".png", GRAY)[1].tobytes()
+    np.testing.assert_array_equal(decode_image(True, W, H, 1, gray_png)[..., 1], GRAY)
+    rgba = cv2.imencode(".png", np.dstack([SMOOTH, np.full((H, W), 200, np.uint8)]))[1].tobytes()
+    np.testing.assert_array_equal(decode_image(True, W, H, 3, rgba), SMOOTH)   # alpha dropped
+
+
+def test_rgb_channel_order_is_swapped_to_bgr():
+    rgb = BGR[..., ::-1].copy()
+    np.testing.assert_array_equal(decode_image(False, W, H, 3, rgb.tobytes(), channel_order="RGB"), BGR)
+    rgb_png = cv2.imencode(".png", SMOOTH[..., ::-1].copy())[1].tobytes()       # a camera encoding RGB pixels
+    np.testing.assert_array_equal(decode_image(True, W, H, 3, rgb_png, channel_order="RGB"), SMOOTH)
+    gray = decode_image(False, W, H, 1, GRAY.tobytes(), channel_order="RGB")
+    np.testing.assert_array_equal(gray[..., 0], GRAY)
+    with pytest.raises(ValueError, match="BGR, RGB"):
+        decode_image(False, W, H, 3, BGR.tobytes(), channel_order="BRG")
+
+
 def test_gray_jpeg_gives_bgr():
     gray_jpeg = cv2.imencode(".jpg", GRAY)[1].tobytes()
     assert decode_image(True, W, H, 1, gray_jpeg).shape == (H, W, 3)
@@ -109,9 +129,15 @@ MALFORMED = {
     "JPEG header claims a huge image": (True, W, H, 3, _patched_sof(JPEG, 60000, 60000), "declares"),
     "JPEG bad segment length": (True, W, H, 3, b"\xff\xd8\xff\xe0\x00\x01" + JPEG[6:], "segment length"),
     "JPEG garbage after start marker": (True, W, H, 3, b"\xff\xd8" + b"\x00" * 100 + b"\xff\xd9", "marker"),
-    "PNG sent as compressed": (True, W, H, 3, PNG, "not a JPEG"),
-    "raw BGR flagged compressed": (True, W, H, 3, BGR.tobytes(), "not a JPEG"),
-    "JPEG flagged raw": (False, W, H, 3, JPEG, "needs"),
+    "raw BGR flagged compressed": (True, W, H, 3, BGR.tobytes(), "not a JPEG or PNG"),
+    "JPEG flagged raw": (False, W, H, 3, JPEG, "the data is a JPEG: set compressed"),
+    "PNG flagged raw": (False, W, H, 3, PNG, "the data is a PNG: set compressed"),
+    "PNG truncated": (True, W, H, 3, PNG[: len(PNG) // 2], "corrupt PNG: truncated"),
+    "PNG header cut": (True, W, H, 3, PNG[:20], "no IHDR"),
+    "PNG size differs from declared": (True, W, H * 2, 3, PNG, "PNG is 32x24 but the image declares 32x48"),
+    "PNG header claims a huge image": (True, 60000, H, 3, PNG[:16] + (60000).to_bytes(4, "big") + PNG[20:],
+                                       "maximum"),
+    "PNG signature only": (True, W, H, 3, PNG[:8], "no IHDR"),
 }
 
 

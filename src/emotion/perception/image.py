@@ -1,9 +1,11 @@
-"""TImage bytes to a BGR frame: raw BGR (depth 3), raw gray (depth 1), or JPEG when ``compressed``.
+"""TImage bytes to a BGR frame: raw BGR or RGB (depth 3), raw gray (depth 1), or JPEG / PNG when ``compressed``.
 
 A camera's image is untrusted input: every malformed one raises ``ImageError`` saying why (wrong byte
-count, no data, corrupt or truncated JPEG, bad dimensions or depth, wrong field types), never another
-exception and never a crash. JPEG dimensions are read from the header and checked before decoding, so a
-small file claiming a huge image cannot make the decoder allocate it.
+count, no data, corrupt or truncated JPEG or PNG, bad dimensions or depth, wrong field types), never another
+exception and never a crash. A compressed image's format is sniffed from its first bytes (RoboComp cameras
+flag PNG and JPEG alike as ``compressed``), and its dimensions are read from the header and checked before
+decoding, so a small file claiming a huge image cannot make the decoder allocate it (the decoded-size limit
+is ``MAX_SIDE``).
 """
 
 import numbers
@@ -15,8 +17,15 @@ import numpy as np
 MAX_SIDE: int = 8192
 """Largest accepted width or height in pixels (8K); larger ones are rejected before any allocation."""
 
-DEPTHS: dict[int, str] = {1: "gray", 3: "BGR"}
+DEPTHS: dict[int, str] = {1: "gray", 3: "colour"}
 """Accepted ``depth`` values (bytes per pixel) and what they mean."""
+
+CHANNEL_ORDERS: tuple[str, ...] = ("BGR", "RGB")
+"""Byte orders of a camera's colour pixels (OpenCV and RoboComp cameras: BGR; zed_camera: RGB)."""
+
+JPEG_MAGIC = b"\xff\xd8"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+_PNG_END = b"IEND\xaeB`\x82"
 
 _SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # start-of-frame markers (not DHT/JPG/DAC)
 _STANDALONE_MARKERS = frozenset(range(0xD0, 0xD8)) | {0x01}        # RSTn and TEM: no length field
@@ -58,6 +67,30 @@ def _as_bytes(data: Any) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8)
 
 
+def compressed_format(buf: np.ndarray) -> str | None:
+    """"jpeg" or "png" from the first bytes (the header, never the flag), else None.
+
+    Shape: buf (n,) uint8.
+    """
+    head = buf[:8].tobytes()
+    if head.startswith(JPEG_MAGIC):
+        return "jpeg"
+    if head == PNG_MAGIC:
+        return "png"
+    return None
+
+
+def png_size(buf: np.ndarray) -> tuple[int, int]:
+    """(width, height) from a PNG's IHDR chunk, without decoding; ImageError if there is none.
+
+    Shape: buf (n,) uint8.
+    """
+    raw = buf[:24].tobytes()
+    if len(raw) < 24 or raw[12:16] != b"IHDR":
+        raise ImageError("corrupt PNG: no IHDR header (truncated or not a PNG)")
+    return int.from_bytes(raw[16:20], "big"), int.from_bytes(raw[20:24], "big")
+
+
 def jpeg_size(buf: np.ndarray) -> tuple[int, int]:
     """(width, height) from a JPEG's start-of-frame header, without decoding; ImageError if there is none.
 
@@ -92,49 +125,69 @@ def jpeg_size(buf: np.ndarray) -> tuple[int, int]:
     raise ImageError("corrupt JPEG: no frame header (truncated or not a JPEG)")
 
 
-def _decode_jpeg(buf: np.ndarray, width: int, height: int) -> np.ndarray:
-    jpeg_w, jpeg_h = jpeg_size(buf)
-    if (jpeg_w, jpeg_h) != (width, height):
-        raise ImageError(f"JPEG is {jpeg_w}x{jpeg_h} but the image declares {width}x{height}")
-    if not buf.tobytes()[-64:].rstrip(b"\x00").endswith(b"\xff\xd9"):
-        raise ImageError("corrupt JPEG: truncated (no end-of-image marker)")
+def _decode_compressed(buf: np.ndarray, width: int, height: int) -> np.ndarray:
+    """A JPEG or PNG (sniffed) of the declared size, checked before the decoder allocates anything."""
+    kind = compressed_format(buf)
+    if kind is None:
+        raise ImageError("compressed image is not a JPEG or PNG (no JPEG start-of-image marker or PNG signature)")
+    name = kind.upper()
+    file_w, file_h = jpeg_size(buf) if kind == "jpeg" else png_size(buf)
+    if (file_w, file_h) != (width, height):
+        raise ImageError(f"{name} is {file_w}x{file_h} but the image declares {width}x{height}")
+    tail = buf.tobytes()[-64:].rstrip(b"\x00")
+    if not tail.endswith(b"\xff\xd9" if kind == "jpeg" else _PNG_END):
+        end = "end-of-image marker" if kind == "jpeg" else "IEND chunk"
+        raise ImageError(f"corrupt {name}: truncated (no {end})")
     try:
         frame = cv2.imdecode(buf, cv2.IMREAD_COLOR)
     except cv2.error as exc:
-        raise ImageError(f"corrupt JPEG: {exc}") from None
+        raise ImageError(f"corrupt {name}: {exc}") from None
     if frame is None:
-        raise ImageError("corrupt JPEG: the decoder rejected it")
+        raise ImageError(f"corrupt {name}: the decoder rejected it")
     if frame.shape[:2] != (height, width):
-        raise ImageError(f"JPEG decoded to {frame.shape[1]}x{frame.shape[0]}, expected {width}x{height}")
+        raise ImageError(f"{name} decoded to {frame.shape[1]}x{frame.shape[0]}, expected {width}x{height}")
     return frame
 
 
-def decode_image(compressed: Any, width: Any, height: Any, depth: Any, data: Any) -> np.ndarray:
+def _decode_raw(buf: np.ndarray, width: int, height: int, depth: int, channel_order: str) -> np.ndarray:
+    expected = width * height * depth
+    if buf.size != expected:
+        kind = "gray" if depth == 1 else channel_order
+        sniffed = compressed_format(buf)
+        hint = f" (the data is a {sniffed.upper()}: set compressed)" if sniffed else ""
+        raise ImageError(f"raw {kind} image {width}x{height}x{depth} needs {expected} bytes, got {buf.size}{hint}")
+    if depth == 1:
+        return cv2.cvtColor(buf.reshape(height, width), cv2.COLOR_GRAY2BGR)
+    return buf.reshape(height, width, 3).copy()
+
+
+def decode_image(compressed: Any, width: Any, height: Any, depth: Any, data: Any,
+                 channel_order: str = "BGR") -> np.ndarray:
     """Decode one camera image to a BGR frame; ImageError with the reason for a malformed one.
 
-    ``compressed`` True means ``data`` is a JPEG of ``width`` x ``height``; otherwise it is raw row-major
-    pixels, ``depth`` bytes each (3: BGR, 1: gray), exactly ``width * height * depth`` bytes.
+    ``compressed`` True means ``data`` is a JPEG or PNG (told apart by its header) of ``width`` x ``height``;
+    otherwise it is raw row-major pixels, ``depth`` bytes each (3: colour, 1: gray), exactly
+    ``width * height * depth`` bytes. ``channel_order`` is the camera's colour byte order (``CHANNEL_ORDERS``):
+    "RGB" frames are swapped to BGR, compressed ones too (OpenCV encodes whatever order it is given).
 
-    Shape: data (width*height*depth,) bytes or a JPEG -> (height, width, 3) uint8, a new writable array.
+    Shape: data (width*height*depth,) bytes or a JPEG / PNG -> (height, width, 3) uint8 BGR, a new writable array.
     """
+    if channel_order not in CHANNEL_ORDERS:
+        raise ValueError(f"channel order must be one of {', '.join(CHANNEL_ORDERS)}, got {channel_order!r}")
     if not isinstance(compressed, (bool, np.bool_)):
         raise ImageError(f"compressed must be a bool, got {type(compressed).__name__}")
     width, height, depth = _check_dimensions(width, height, depth)
     buf = _as_bytes(data)
     if buf.size == 0:
         raise ImageError("image has no data (0 bytes)")
-    if compressed:
-        return _decode_jpeg(buf, width, height)
-    expected = width * height * depth
-    if buf.size != expected:
-        raise ImageError(f"raw {DEPTHS[depth]} image {width}x{height}x{depth} needs {expected} bytes, got {buf.size}")
-    if depth == 1:
-        return cv2.cvtColor(buf.reshape(height, width), cv2.COLOR_GRAY2BGR)
-    return buf.reshape(height, width, 3).copy()
+    frame = _decode_compressed(buf, width, height) if compressed else _decode_raw(buf, width, height, depth,
+                                                                                   channel_order)
+    return cv2.cvtColor(frame, cv2.COLOR_RGB2BGR) if channel_order == "RGB" else frame
 
 
-def decode_timage(img: Any) -> np.ndarray:
-    """Decode a RoboComp ``TImage`` (any object with its fields: compressed, width, height, depth, image).
+def decode_timage(img: Any, channel_order: str = "BGR") -> np.ndarray:
+    """Decode a RoboComp ``TImage`` (any object with its fields: compressed, width, height, depth, image):
+    RoboCompCameraRGBDSimple's and RoboCompCameraSimple's alike.
 
     Shape: -> (height, width, 3) uint8 BGR.
     """
@@ -144,4 +197,4 @@ def decode_timage(img: Any) -> np.ndarray:
     missing = [name for name in fields if not hasattr(img, name)]
     if missing:
         raise ImageError(f"not a TImage: {type(img).__name__} has no field {', '.join(missing)}")
-    return decode_image(img.compressed, img.width, img.height, img.depth, img.image)
+    return decode_image(img.compressed, img.width, img.height, img.depth, img.image, channel_order)
