@@ -11,4 +11,5 @@ class GenericWorker(ComponentWorker):
     def __init__(self, mprx: dict[str, Any], params, config_path=None) -> None:
         super().__init__(params, config_path)
         self.camerargbdsimple_proxy = mprx["CameraRGBDSimpleProxy"]
+        self.camerasimple_proxy = mprx["CameraSimpleProxy"]
         self.emotionrecognitionpub_proxy = mprx["EmotionRecognitionPub"]

@@ -1,11 +1,12 @@
 """InterfaceManager of emotionrecognition (robocompdsl's shape): what emotionrecognition.cdsl declares.
 
-- Requires: CameraRGBDSimple (``mprx["CameraRGBDSimpleProxy"]``).
+- Requires: CameraRGBDSimple, CameraSimple (``mprx["<Iface>Proxy"]``; a proxy connects on its first call).
 - Publishes: EmotionRecognitionPub (``mprx["EmotionRecognitionPub"]``, kept fresh by the TopicLink).
-- Implements: EmotionRecognition and CommonBehavior.
-- SubscribesTo: CameraRGBDSimplePub.
+- Implements: EmotionRecognition, FacialEmotionRecognition and CommonBehavior.
+- SubscribesTo: CameraRGBDSimplePub (only in ``Camera.Mode = "push"``).
 
-Policies (error translation, adapter fallback, topic healing) live in ``emotion.middleware``.
+Policies (error translation, adapter fallback, topic healing, which camera source is wired) live in
+``emotion.middleware`` and ``emotion.camera``.
 """
 
 from typing import Any
@@ -15,6 +16,8 @@ import Ice
 import camerargbdsimplepubI
 import commonbehaviorI
 import emotionrecognitionI
+import facialemotionrecognitionI
+from emotion.camera.sources import subscribed_topics
 from emotion.middleware.communicator import make_communicator
 from emotion.middleware.config import Config
 from emotion.middleware.parameters import ParameterSet
@@ -31,6 +34,7 @@ class Requires:
         self.params = params
         self.mprx: dict[str, Any] = {}
         self.CameraRGBDSimple = self.create_proxy("CameraRGBDSimple", ifaces.RoboCompCameraRGBDSimple.CameraRGBDSimplePrx)
+        self.CameraSimple = self.create_proxy("CameraSimple", ifaces.RoboCompCameraSimple.CameraSimplePrx)
 
     def create_proxy(self, name: str, ice_proxy: Any) -> Any:
         with config_value(self.params, f"Proxies.{name}") as proxy_string:
@@ -80,6 +84,8 @@ class Implements:
         self.params = params
         self.emotionrecognition = self.create_adapter(
             "EmotionRecognition", emotionrecognitionI.EmotionRecognitionI(default_handler))
+        self.facialemotionrecognition = self.create_adapter(
+            "FacialEmotionRecognition", facialemotionrecognitionI.FacialEmotionRecognitionI(default_handler))
         self.commonbehavior = self.create_adapter("CommonBehavior", commonbehaviorI.CommonBehaviorI(default_handler))
 
     def create_adapter(self, name: str, handler: Any) -> Ice.ObjectAdapter:
@@ -93,8 +99,10 @@ class Subscribes:
         self.adapters = adapters
         self.topic_link = topic_link
         self.params = params
+        topics = subscribed_topics(str(params["Camera.Mode"]))
         self.CameraRGBDSimplePub = self.create_adapter(
-            "CameraRGBDSimplePub", camerargbdsimplepubI.CameraRGBDSimplePubI(default_handler))
+            "CameraRGBDSimplePub", camerargbdsimplepubI.CameraRGBDSimplePubI(default_handler)
+        ) if "CameraRGBDSimplePub" in topics else None
 
     def create_adapter(self, name: str, handler: Any) -> Ice.ObjectAdapter:
         adapter = self.adapters.get(f"Endpoints.{name}Topic")

@@ -1,12 +1,14 @@
 """SpecificWorker: the component's behaviour.
 
-Frames arrive on ``CameraRGBDSimplePub_pushRGBD`` (or are polled with ``getImage`` each period when
-``Camera.Mode = "poll"``); only the newest frame per camera waits for ``compute()`` (an overwritten one
-counts as dropped), and each arrival wakes ``compute()`` at once. ``compute()`` decodes the pending frames,
+Frames come from the one camera source of ``Camera.Mode`` (``emotion.camera``): pushed on
+``CameraRGBDSimplePub_pushRGBD`` ("push"), or polled each period with ``CameraRGBDSimple.getImage``
+("poll") or ``CameraSimple.getImage`` ("poll-simple"); only the newest frame per camera waits for
+``compute()`` (an overwritten one counts as dropped), and each pushed arrival wakes ``compute()`` at once. ``compute()`` decodes the pending frames,
 runs each camera's ``EmotionEngine`` (tracking, smoothing) with ONE batched model call for the faces of
 all cameras (``emotion.engine.process_frames``), publishes every processed frame's states on
 ``EmotionRecognitionPub`` (an empty list for a frame without faces) and keeps the latest states per camera
-for the EmotionRecognition queries.
+for the EmotionRecognition and FacialEmotionRecognition queries. Labels are said in ``Labels.Style``
+(``emotion.labels``) on every interface.
 
 Label policy for a track whose buffer is still short (``bufferFrames < windowFrames``): it is classified
 from its first frame on, the missing history padded with its earliest frame (``emotion.engine``); the
@@ -26,22 +28,27 @@ from typing import Any, Sequence
 
 import Ice
 
+from emotion.camera.sources import MODES, poll_source
+from emotion.camera.stage import CameraInput, Frame
 from emotion.engine import EmotionEngine, FrameJob, process_frames
 from emotion.inference import EmotionClassifier
 from emotion.middleware.config import Value
 from emotion.middleware.images import now_ms
 from emotion.middleware.parameters import ParameterSet, ParameterSpec
 from emotion.middleware.ratelimit import RateLimitedLog, message_shape
+from emotion.labels import LABEL_STYLES, styled_names
 from emotion.middleware.slices import load_interfaces
 from emotion.middleware.topics import TopicUnavailable
+from emotion.perception.crop import face_crop
 from emotion.perception.detector import LandmarkDetector
-from emotion.perception.image import ImageError, decode_timage
+from emotion.perception.image import CHANNEL_ORDERS, ImageError, decode_timage
 from emotion.perception.tracking import CONFIG_PREFIX, TrackerConfig, field_type
 from emotion.smoothing import SmoothingConfig
 from emotion.states import FaceState
 from genericworker import GenericWorker
 
 RoboCompEmotionRecognition = load_interfaces().RoboCompEmotionRecognition
+RoboCompFacialEmotionRecognition = load_interfaces().RoboCompFacialEmotionRecognition
 COMPONENT_ROOT: Path = Path(__file__).resolve().parents[1]
 RATE_WINDOW_S = 5.0
 
@@ -55,14 +62,29 @@ def _perception_specs() -> tuple[ParameterSpec, ...]:
         for f in fields(TrackerConfig) if f.name != "window")
 
 
-def to_emotion_state(face: FaceState, camera_id: int) -> Any:
-    """A FaceState as RoboCompEmotionRecognition.EmotionState (landmarks interleaved x0, y0, x1, ...)."""
+def to_emotion_state(face: FaceState, camera_id: int, alivetime: int, label: str) -> Any:
+    """A FaceState as RoboCompEmotionRecognition.EmotionState (landmarks interleaved x0, y0, x1, ...):
+    ``alivetime`` identifies the frame, ``label`` is the face's label in the configured style."""
     x, y, w, h = face.box
     return RoboCompEmotionRecognition.EmotionState(
         trackId=int(face.track_id), cameraId=int(camera_id), x=int(x), y=int(y), w=int(w), h=int(h),
-        emotion=face.label, probabilities=[float(p) for p in face.probabilities],
-        confidence=float(face.confidence), alivetime=int(face.timestamp_ms), bufferFrames=int(face.buffer_frames),
+        emotion=label, probabilities=[float(p) for p in face.probabilities],
+        confidence=float(face.confidence), alivetime=int(alivetime), bufferFrames=int(face.buffer_frames),
         windowFrames=int(face.window_frames), landmarks=face.landmarks.astype(float).ravel().tolist())
+
+
+def to_facial_emotion(face: FaceState, frame_bgr: Any, crop_size: int) -> Any:
+    """A FaceState as RoboCompFacialEmotionRecognition.SEmotion: box, probabilities in getClassNames()
+    order, the face as a raw BGR ``crop_size`` square (an empty TImage when ``crop_size`` is 0)."""
+    x, y, w, h = face.box
+    image = RoboCompFacialEmotionRecognition.TImage(width=0, height=0, depth=0, image=b"")
+    if crop_size > 0:
+        crop = face_crop(frame_bgr, face.box, crop_size)
+        image = RoboCompFacialEmotionRecognition.TImage(width=crop_size, height=crop_size, depth=3,
+                                                        image=crop.tobytes())
+    return RoboCompFacialEmotionRecognition.SEmotion(
+        x=int(x), y=int(y), w=int(w), h=int(h), EmotionVector=[float(p) for p in face.probabilities],
+        FaceImage=image)
 
 
 @dataclass
@@ -75,11 +97,18 @@ class _Camera:
 
 class SpecificWorker(GenericWorker):
     PARAMETERS = GenericWorker.PARAMETERS + (
-        ParameterSpec("Camera.Mode", str, "push", choices=("push", "poll"),
-                      doc="push: subscribe to CameraRGBDSimplePub; poll: call getImage each period"),
+        ParameterSpec("Camera.Mode", str, "push", choices=MODES,
+                      doc="push: subscribe to CameraRGBDSimplePub; poll: CameraRGBDSimple.getImage(Camera.Name) "
+                          "each period; poll-simple: CameraSimple.getImage() each period"),
         ParameterSpec("Camera.Name", str, "", doc="camera argument of getImage in poll mode"),
+        ParameterSpec("Camera.ChannelOrder", str, "BGR", editable=True, choices=CHANNEL_ORDERS,
+                      doc="byte order of the camera's colour pixels (zed_camera: RGB)"),
         ParameterSpec("Frames.MaxAgeMs", int, 0, editable=True, minimum=0,
                       doc="drop frames older than this at compute time (0 keeps all)"),
+        ParameterSpec("Labels.Style", str, "default", choices=tuple(LABEL_STYLES),
+                      doc="default: the model's class names; robocomp2: emotionrecognition2's (Angry, Surprised)"),
+        ParameterSpec("FacialEmotion.CropSize", int, 48, editable=True, minimum=0, maximum=512,
+                      doc="side of the face crop in FacialEmotionRecognition answers (0: no crop)"),
         ParameterSpec("Model.Weights", str, "weights/emotion_stgcn.pt",
                       doc="model checkpoint; a relative path is relative to the component root"),
         ParameterSpec("Model.Threads", int, 1, minimum=1, maximum=64, doc="torch threads of the model"),
@@ -104,16 +133,18 @@ class SpecificWorker(GenericWorker):
         self.tracker_config = self.tracker_settings(params)
         self.smoothing = SmoothingConfig(float(params["Smoothing.TimeConstantMs"]),
                                          float(params["Smoothing.SwitchMargin"]))
+        self.labels = styled_names(self.classifier.class_names, str(params["Labels.Style"]))
+        self.camera = CameraInput(
+            poll_source(str(params["Camera.Mode"]), self.camerargbdsimple_proxy, self.camerasimple_proxy,
+                        str(params["Camera.Name"])), self.log)
         self._lock = threading.Lock()
-        self._pending: dict[int, Any] = {}
         self._latest: dict[int, list] = {}
+        self._facial: dict[int, list] = {}
         self._cameras: dict[int, _Camera] = {}
-        self._last_polled = -1
         self._publish_times: collections.deque[float] = collections.deque(maxlen=1000)
         self.stats: dict[str, Value] = dict.fromkeys(
-            ("frames_received", "frames_processed", "frames_dropped", "frames_stale", "frames_invalid",
-             "faces", "faces_total", "published", "publish_failed", "poll_errors", "pipeline_errors",
-             "cameras", "cameras_dropped"), 0)
+            ("frames_processed", "frames_invalid", "faces", "faces_total", "published", "publish_failed",
+             "pipeline_errors", "cameras", "cameras_dropped"), 0)
         self.stats.update(dict.fromkeys(("inference_ms", "perception_ms", "compute_ms", "latency_ms"), 0.0))
 
     @staticmethod
@@ -133,37 +164,8 @@ class SpecificWorker(GenericWorker):
     # --- frames in ----------------------------------------------------------------------------------
     def CameraRGBDSimplePub_pushRGBD(self, im: Any, dep: Any) -> None:
         """Keep the newest frame of its camera and wake compute."""
-        self._receive(im)
+        self.camera.push(im)
         self.wake()
-
-    def _receive(self, im: Any) -> None:
-        with self._lock:
-            self.stats["frames_received"] += 1
-            if im.cameraID in self._pending:
-                self.stats["frames_dropped"] += 1
-            self._pending[im.cameraID] = im
-
-    def _poll(self) -> None:
-        try:
-            im = self.camerargbdsimple_proxy.getImage(str(self.params["Camera.Name"]))
-        except Ice.Exception as exc:
-            self.stats["poll_errors"] += 1
-            self.log.report("poll", f"getImage failed ({type(exc).__name__}); retrying every period")
-            return
-        if im.alivetime != self._last_polled:
-            self._last_polled = im.alivetime
-            self._receive(im)
-
-    def _take_pending(self) -> list[Any]:
-        with self._lock:
-            frames, self._pending = list(self._pending.values()), {}
-        max_age = int(self.params["Frames.MaxAgeMs"])
-        if max_age <= 0:
-            return frames
-        now = now_ms()
-        fresh = [im for im in frames if now - im.alivetime <= max_age]
-        self.stats["frames_stale"] += len(frames) - len(fresh)
-        return fresh
 
     # --- cameras ------------------------------------------------------------------------------------
     def _engine(self, camera_id: int) -> EmotionEngine:
@@ -180,8 +182,10 @@ class SpecificWorker(GenericWorker):
 
     def _drop_camera(self, camera_id: int) -> None:
         del self._cameras[camera_id]
+        self.camera.forget(camera_id)
         with self._lock:
             self._latest.pop(camera_id, None)
+            self._facial.pop(camera_id, None)
         self.stats["cameras_dropped"] += 1
         print(f"camera {camera_id}: dropped (silent or over Cameras.Max); its tracks are forgotten")
 
@@ -192,24 +196,24 @@ class SpecificWorker(GenericWorker):
 
     # --- the loop -----------------------------------------------------------------------------------
     def compute(self) -> None:
-        if self.params["Camera.Mode"] == "poll":
-            self._poll()
+        self.camera.poll()
         self._drop_idle_cameras()
-        images, jobs = [], []
-        for im in self._take_pending():
+        frames, jobs = [], []
+        order = str(self.params["Camera.ChannelOrder"])
+        for frame in self.camera.take(int(self.params["Frames.MaxAgeMs"])):
             try:
-                frame = decode_timage(im)
+                pixels = decode_timage(frame.image, order)
             except ImageError as exc:
                 self.stats["frames_invalid"] += 1
-                self.log.report("frame refused", f"camera {im.cameraID}: {exc}", detail=message_shape(str(exc)))
+                self.log.report("frame refused", f"camera {frame.camera_id}: {exc}", detail=message_shape(str(exc)))
                 continue
-            images.append(im)
-            jobs.append(FrameJob(self._engine(im.cameraID), frame, int(im.alivetime)))
+            frames.append(frame)
+            jobs.append(FrameJob(self._engine(frame.camera_id), pixels, frame.time_ms))
         if jobs:
-            self._process(images, jobs)
+            self._process(frames, jobs)
         self.stats["cameras"] = len(self._cameras)
 
-    def _process(self, images: Sequence[Any], jobs: list[FrameJob]) -> None:
+    def _process(self, frames: Sequence[Frame], jobs: list[FrameJob]) -> None:
         """One batched pipeline run for one frame per camera; publish and remember each camera's states."""
         started = time.perf_counter()
         try:
@@ -222,25 +226,29 @@ class SpecificWorker(GenericWorker):
         self.stats["inference_ms"] = round(result.inference_ms, 3)
         self.stats["perception_ms"] = round(sum(result.track_ms), 3)
         faces = 0
-        for im, faces_of_frame in zip(images, result.states):
-            states = [to_emotion_state(face, im.cameraID) for face in faces_of_frame]
+        crop_size = int(self.params["FacialEmotion.CropSize"])
+        for frame, job, faces_of_frame in zip(frames, jobs, result.states):
+            states = [to_emotion_state(face, frame.camera_id, frame.alivetime, self.labels.get(face.label, face.label))
+                      for face in faces_of_frame]
+            facial = [to_facial_emotion(face, job.frame, crop_size) for face in faces_of_frame]
             faces += len(states)
             with self._lock:
-                self._latest[im.cameraID] = states
-            self._publish(im.cameraID, im.alivetime, states)
-        self.stats["frames_processed"] += len(images)
+                self._latest[frame.camera_id] = states
+                self._facial[frame.camera_id] = facial
+            self._publish(frame, states)
+        self.stats["frames_processed"] += len(frames)
         self.stats["faces"] = faces
         self.stats["faces_total"] += faces
 
-    def _publish(self, camera_id: int, alivetime: int, states: list) -> None:
+    def _publish(self, frame: Frame, states: list) -> None:
         try:
-            self.emotionrecognitionpub_proxy.pushEmotionStates(camera_id, alivetime, states)
+            self.emotionrecognitionpub_proxy.pushEmotionStates(frame.camera_id, frame.alivetime, states)
         except (TopicUnavailable, Ice.Exception) as exc:
             self.stats["publish_failed"] += 1
             self.log.report("publish", f"pushEmotionStates failed ({type(exc).__name__}); rcnode link retries")
             return
         self.stats["published"] += 1
-        self.stats["latency_ms"] = now_ms() - int(alivetime)
+        self.stats["latency_ms"] = now_ms() - frame.time_ms
         self._publish_times.append(time.monotonic())
 
     def publish_hz(self) -> float:
@@ -252,7 +260,7 @@ class SpecificWorker(GenericWorker):
         return round((len(recent) - 1) / max(recent[-1] - recent[0], 1e-6), 2)
 
     def counters(self) -> dict[str, Value]:
-        figures = {f"Stats.{name}": value for name, value in self.stats.items()}
+        figures = {f"Stats.{name}": value for name, value in {**self.camera.counts, **self.stats}.items()}
         figures["Stats.publish_hz"] = self.publish_hz()
         return {**super().counters(), **figures}
 
@@ -267,8 +275,16 @@ class SpecificWorker(GenericWorker):
                 for s in self._all_latest()]
 
     def EmotionRecognition_getClassNames(self) -> list[str]:
-        return list(self.classifier.class_names)
+        """The class names in probability-vector order, in the configured Labels.Style."""
+        return [self.labels[name] for name in self.classifier.class_names]
 
     def EmotionRecognition_getEmotionStates(self) -> list:
         """The full states (probabilities, landmarks, buffer fill) of each camera's latest frame."""
         return self._all_latest()
+
+    # --- FacialEmotionRecognition (RoboComp's other emotion interface) ------------------------------------
+    def FacialEmotionRecognition_getEmotionList(self) -> list:
+        """Box, probability vector (getClassNames() order) and face crop of every face in each camera's
+        latest frame."""
+        with self._lock:
+            return [face for faces in self._facial.values() for face in faces]

@@ -104,7 +104,8 @@ def make_worker(checkpoint, detector):
         params.load(parse_config(render_config({"Model.Weights": str(checkpoint), **overrides})))
         publisher = FakePublisher()
         worker = specificworker.SpecificWorker(
-            {"CameraRGBDSimpleProxy": camera or FakeCamera(), "EmotionRecognitionPub": publisher}, params,
+            {"CameraRGBDSimpleProxy": camera or FakeCamera(), "CameraSimpleProxy": camera or FakeCamera(),
+             "EmotionRecognitionPub": publisher}, params,
             detector=detector)
         lines: list[str] = []
         worker.log.log = lines.append
@@ -169,7 +170,7 @@ def test_worker_keeps_newest_frame_and_batches_cameras(make_worker, clip, monkey
     worker.compute()
     assert calls == [2]                                                  # one model call, both faces
     assert sorted((c, t, len(s)) for c, t, s in publisher.pushed) == [(1, 2, 1), (2, 3, 1), (4, 4, 0)]
-    assert worker.stats["frames_dropped"] == 1 and worker.stats["frames_received"] == 4
+    assert worker.camera.counts["frames_dropped"] == 1 and worker.camera.counts["frames_received"] == 4
     assert len(worker.EmotionRecognition_getEmotionStates()) == 2
 
 
@@ -202,11 +203,12 @@ def test_worker_poll_mode(make_worker, clip):
     worker, publisher, lines = make_worker(camera, **{"Camera.Mode": "poll"})
     worker.compute()
     worker.compute()
-    assert worker.stats["poll_errors"] == 2 and len(lines) == 1 and "getImage failed" in lines[0]
+    assert worker.camera.counts["poll_errors"] == 2 and len(lines) == 1 and "getImage failed" in lines[0]
     camera.image = encode_timage(clip[1][0], 5, 777)
     worker.compute()
-    worker.compute()                                                     # same alivetime: not again
+    worker.compute()                                                     # the same image: not again
     assert [p[:2] for p in publisher.pushed] == [(5, 777)] and len(publisher.pushed[0][2]) == 1
+    assert worker.camera.counts["poll_unchanged"] == 1
 
 
 def test_missing_weights_name_the_key(make_worker, tmp_path):

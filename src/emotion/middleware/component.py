@@ -42,6 +42,7 @@ def write_component_config(path: Path, topic_manager: str, ports: ComponentPorts
     values.update({
         "Proxies.TopicManager": topic_manager,
         "Proxies.CameraRGBDSimple": f"camerargbdsimple:tcp -h {LOOPBACK} -p {ports.camera}",
+        "Proxies.CameraSimple": f"camerasimple:tcp -h {LOOPBACK} -p {ports.camera}",
         "Endpoints.EmotionRecognition": f"tcp -h {LOOPBACK} -p {ports.emotionrecognition}",
         "Endpoints.CommonBehavior": f"tcp -h {LOOPBACK} -p {ports.commonbehavior}",
         "Endpoints.CameraRGBDSimplePubTopic": f"tcp -h {LOOPBACK} -p {ports.camera_topic}",

@@ -16,9 +16,13 @@ from emotion.middleware.topics import DEFAULT_TOPIC_MANAGER
 INTERFACE_PARAMETERS: tuple[ParameterSpec, ...] = (
     ParameterSpec("Proxies.CameraRGBDSimple", str, "camerargbdsimple:tcp -h localhost -p 10096",
                   doc="CameraRGBDSimple server polled in Camera.Mode = poll"),
+    ParameterSpec("Proxies.CameraSimple", str, "camerasimple:tcp -h localhost -p 10005",
+                  doc="CameraSimple server polled in Camera.Mode = poll-simple (emotionrecognition2's default)"),
     ParameterSpec("Proxies.TopicManager", str, DEFAULT_TOPIC_MANAGER,
                   doc="rcnode (IceStorm TopicManager)"),
     ParameterSpec("Endpoints.EmotionRecognition", str, "tcp -p 10006", doc="EmotionRecognition adapter"),
+    ParameterSpec("Endpoints.FacialEmotionRecognition", str, "",
+                  doc="FacialEmotionRecognition adapter; empty: on the EmotionRecognition adapter"),
     ParameterSpec("Endpoints.CommonBehavior", str, "tcp -p 11006",
                   doc="CommonBehavior adapter; empty: on the EmotionRecognition adapter"),
     ParameterSpec("Endpoints.CameraRGBDSimplePubTopic", str, "tcp -p 10097", doc="adapter IceStorm pushes to"),

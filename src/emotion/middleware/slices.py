@@ -11,10 +11,13 @@ SLICE_FILES: tuple[str, ...] = (
     "CommonBehavior.ice",
     "CameraRGBDSimple.ice",
     "CameraRGBDSimplePub.ice",
+    "CameraSimple.ice",
     "EmotionRecognition.ice",
     "EmotionRecognitionPub.ice",
+    "FacialEmotionRecognition.ice",
 )
-"""The .ice files the component and its tools load, in dependency order."""
+"""The .ice files the component and its tools load, in dependency order (each defines module RoboComp<stem>;
+EmotionStates.ice is included by the emotion ones)."""
 
 _lock = threading.Lock()
 _loaded: SimpleNamespace | None = None
@@ -24,7 +27,8 @@ def load_interfaces() -> SimpleNamespace:
     """Load every slice once (thread-safe) and return the generated modules by name.
 
     Attributes: ``RoboCompCommonBehavior``, ``RoboCompCameraRGBDSimple``, ``RoboCompCameraRGBDSimplePub``,
-    ``RoboCompEmotionRecognition``, ``RoboCompEmotionRecognitionPub`` and ``IceStorm``. Paths come from
+    ``RoboCompCameraSimple``, ``RoboCompEmotionRecognition``, ``RoboCompEmotionRecognitionPub``,
+    ``RoboCompFacialEmotionRecognition`` and ``IceStorm``. Paths come from
     ``emotion.paths.INTERFACES_DIR``, never from the current directory.
     """
     global _loaded

@@ -1,0 +1,99 @@
+"""``CameraInput``: frames in, the newest per camera out to ``compute()``, each stamped with its clock."""
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import Ice
+
+from emotion.camera.clock import FrameClock
+from emotion.camera.sources import PollSource, content_key
+from emotion.middleware.images import now_ms
+from emotion.middleware.ratelimit import RateLimitedLog
+
+SIMPLE_CAMERA_ID = 0
+"""Camera id of CameraSimple images (their TImage has no cameraID)."""
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One received camera image: ``image`` is the TImage (either module's) as it came.
+
+    ``alivetime`` identifies the frame in what is published (the camera's, or the receive time when the
+    image has none); ``time_ms`` is the chosen clock (``emotion.camera.clock``); ``received_ms`` our own.
+    """
+
+    camera_id: int
+    image: Any
+    alivetime: int
+    time_ms: int
+    received_ms: int
+
+
+class CameraInput:
+    """Holds the newest frame per camera until ``take()``; polls ``source`` on ``poll()`` (thread-safe).
+
+    ``counts``: frames_received, frames_dropped (overwritten before compute took them), frames_stale (older
+    than the max age when taken), poll_unchanged (a poll that returned the frame already seen), poll_errors.
+    """
+
+    def __init__(self, source: PollSource | None, log: RateLimitedLog, clock: FrameClock | None = None) -> None:
+        self.source = source
+        self.log = log
+        self.clock = clock if clock is not None else FrameClock()
+        self.counts = dict.fromkeys(("frames_received", "frames_dropped", "frames_stale", "poll_unchanged",
+                                     "poll_errors"), 0)
+        self._pending: dict[int, Frame] = {}
+        self._last_key: tuple | None = None
+        self._lock = threading.Lock()
+
+    def push(self, image: Any) -> None:
+        """A frame that arrived by itself (CameraRGBDSimplePub)."""
+        self._receive(image, now_ms())
+
+    def poll(self) -> None:
+        """Call the poll source once (nothing in push mode); keep the image when it is new."""
+        if self.source is None:
+            return
+        try:
+            image = self.source.fetch()
+        except Ice.Exception as exc:
+            self.counts["poll_errors"] += 1
+            self.log.report("poll", f"{self.source.description} failed ({type(exc).__name__}); retrying every period")
+            return
+        received = now_ms()
+        try:
+            key = content_key(image)
+        except (AttributeError, TypeError, ValueError):
+            key = None                                     # malformed: the decoder says why
+        if key is not None and key == self._last_key:
+            self.counts["poll_unchanged"] += 1
+            return
+        self._last_key = key
+        self._receive(image, received)
+
+    def _receive(self, image: Any, received_ms: int) -> None:
+        camera_id = int(getattr(image, "cameraID", SIMPLE_CAMERA_ID))
+        alivetime = getattr(image, "alivetime", None)
+        time_ms = self.clock.stamp(camera_id, alivetime, received_ms)
+        frame = Frame(camera_id, image, received_ms if alivetime is None else int(alivetime), time_ms, received_ms)
+        with self._lock:
+            self.counts["frames_received"] += 1
+            if camera_id in self._pending:
+                self.counts["frames_dropped"] += 1
+            self._pending[camera_id] = frame
+
+    def take(self, max_age_ms: int = 0) -> list[Frame]:
+        """The pending frames (one per camera), less those older than ``max_age_ms`` by their clock (0: all)."""
+        with self._lock:
+            frames, self._pending = list(self._pending.values()), {}
+        if max_age_ms <= 0:
+            return frames
+        now = now_ms()
+        fresh = [frame for frame in frames if now - frame.time_ms <= max_age_ms]
+        self.counts["frames_stale"] += len(frames) - len(fresh)
+        return fresh
+
+    def forget(self, camera_id: int) -> None:
+        """The camera went silent: judge its clock afresh when it comes back."""
+        self.clock.forget(camera_id)
