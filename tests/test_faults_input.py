@@ -214,12 +214,18 @@ def test_bad_parameters_are_refused_with_a_reason_and_nothing_applied(watch, cha
     assert after == before
 
 
-@pytest.mark.parametrize("period", [0, -1, -2**31])
-def test_bad_set_period_is_refused(watch, period):
+@pytest.mark.parametrize("period, clamped", [(0, 1), (-5, 1), (-2**31, 1), (2**31 - 1, 3_600_000)])
+def test_set_period_out_of_range_is_clamped_and_logged(watch, period, clamped):
+    """rcmonitor's period spin box reaches 0: clamped with a log line, never an UnknownException."""
     component, _, _ = watch
     behavior = component.commonbehavior()
-    with pytest.raises(Ice.UnknownException, match="must be >= 1"):
+    try:
         behavior.setPeriod(period)
+        assert behavior.getPeriod() == clamped
+        assert wait_until(lambda: f"setPeriod({period}): outside 1..3600000 ms, period set to {clamped} ms"
+                          in component.process.output(), 2.0), component.process.output()
+    finally:
+        behavior.setPeriod(50)
     assert behavior.getPeriod() == 50
 
 

@@ -4,9 +4,10 @@ The loop is event-driven: ``wake()`` (called when a frame arrives) runs ``comput
 ``Period.Compute`` is only the longest wait between two compute calls (the poll period when nothing wakes
 it). A wake during ``compute()`` is not lost: the next call starts as soon as this one returns.
 
-Refused changes (setPeriod, setParameterList, reloadConfig) raise ValueError with the reason; Ice hands
-it to the client as ``Ice.UnknownException`` whose ``unknown`` text carries that reason (CommonBehavior's
-slice declares no user exception, and old rcmonitor clients must keep working).
+``setPeriod`` outside ``Period.Compute``'s range (rcmonitor's spin box reaches 0) is clamped to it, with a
+log line saying so. Refused changes (setParameterList, reloadConfig) raise ValueError with the reason; Ice
+hands it to the client as ``Ice.UnknownException`` whose ``unknown`` text carries that reason
+(CommonBehavior's slice declares no user exception, and old rcmonitor clients must keep working).
 """
 
 import threading
@@ -154,7 +155,12 @@ class ComponentWorker:
         return self.Period
 
     def CommonBehavior_setPeriod(self, period: int) -> None:
-        self.apply({PERIOD_KEY: period})
+        """Set ``Period.Compute``; a period outside its range is clamped to it (logged), never refused."""
+        spec = self.params.specs[PERIOD_KEY]
+        clamped = int(min(max(period, spec.minimum), spec.maximum))
+        if clamped != period:
+            print(f"setPeriod({period}): outside {int(spec.minimum)}..{int(spec.maximum)} ms, period set to {clamped} ms")
+        self.apply({PERIOD_KEY: clamped})
 
     def CommonBehavior_timeAwake(self) -> int:
         return int(time.monotonic() - self._started_at)
