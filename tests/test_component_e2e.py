@@ -211,6 +211,26 @@ def test_worker_poll_mode(make_worker, clip):
     assert worker.camera.counts["poll_unchanged"] == 1
 
 
+def test_facial_emotion_answers_follow_crop_size_and_labels_follow_style(make_worker, clip):
+    worker, publisher, _ = make_worker(**{"FacialEmotion.CropSize": 0, "Labels.Style": "robocomp2"})
+    robocomp2 = ["Happy", "Sad", "Neutral", "Angry", "Surprised"]
+    push(worker, clip[1][0], alivetime=1)
+    worker.compute()
+    (face,) = worker.FacialEmotionRecognition_getEmotionList()
+    (state,) = worker.EmotionRecognition_getEmotionStates()
+    assert (face.FaceImage.width, face.FaceImage.depth, len(face.FaceImage.image)) == (0, 0, 0)
+    assert face.EmotionVector == state.probabilities and (face.x, face.w) == (state.x, state.w)
+    assert worker.EmotionRecognition_getClassNames() == robocomp2 and state.emotion in robocomp2
+    assert publisher.pushed[0][2][0].emotion == state.emotion
+    assert worker.EmotionRecognition_getEmotionList()[0].emotion == state.emotion
+    worker.apply({"FacialEmotion.CropSize": 24})
+    push(worker, clip[1][1], alivetime=2)
+    worker.compute()
+    (face,) = worker.FacialEmotionRecognition_getEmotionList()
+    assert (face.FaceImage.width, face.FaceImage.height, face.FaceImage.depth) == (24, 24, 3)
+    assert len(face.FaceImage.image) == 24 * 24 * 3
+
+
 def test_missing_weights_name_the_key(make_worker, tmp_path):
     with pytest.raises(ValueError, match="Model.Weights"):
         make_worker(**{"Model.Weights": str(tmp_path / "none.pt")})
