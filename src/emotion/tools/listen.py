@@ -140,6 +140,10 @@ class _FrameServant(M.RoboCompCameraRGBDSimplePub.CameraRGBDSimplePub):
         self.callback(im)
 
 
+PING_IDENTITY = "emotionlistener"
+"""Identity a deployment tool pings to see the listener alive (rcmanager's endpoint check); subscribed under a UUID."""
+
+
 class Listener:
     """Subscribes to EmotionRecognitionPub (and CameraRGBDSimplePub when ``video`` is set); prints each
     face's line and writes the annotated frames of camera ``camera_id`` (default: the first one seen).
@@ -169,8 +173,9 @@ class Listener:
             self.adapter = self.communicator.createObjectAdapterWithEndpoints("Listener", endpoint)
             self.adapter.activate()
             self.link = TopicLink(self.communicator, topic_manager, interval_s=0.5)
-            self.link.subscribe(topic_name("EmotionRecognitionPub", prefix),
-                                self.adapter.addWithUUID(_StateServant(self._on_states)))
+            states = _StateServant(self._on_states)
+            self.adapter.add(states, self.communicator.stringToIdentity(PING_IDENTITY))
+            self.link.subscribe(topic_name("EmotionRecognitionPub", prefix), self.adapter.addWithUUID(states))
             if self.video_path is not None:
                 self.link.subscribe(topic_name("CameraRGBDSimplePub", camera_prefix),
                                     self.adapter.addWithUUID(_FrameServant(self._on_frame)))
