@@ -52,12 +52,6 @@ def run_loader(tmp_path, port: int) -> subprocess.CompletedProcess:
                           timeout=60, env=env, cwd=tmp_path)
 
 
-def test_rcm_names_files_that_exist():
-    lines = [line.strip() for line in RCM.read_text().splitlines() if line.strip()]
-    assert (REPO_ROOT / lines[0]).is_file() and (RCM.parent / lines[6]).is_file()
-    assert lines[1] == "commonbehavior" and lines[4] == "11006"      # etc/config's Endpoints.CommonBehavior
-
-
 def test_rcmonitor_loads_the_code_file_and_plots_the_component(tmp_path, component):
     result = run_loader(tmp_path, component.ports.commonbehavior)
     assert result.returncode == 0, result.stdout + result.stderr
