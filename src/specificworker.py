@@ -116,6 +116,8 @@ class SpecificWorker(GenericWorker):
                       maximum=60_000.0, doc="probability EMA time constant in ms (0: no smoothing)"),
         ParameterSpec("Smoothing.SwitchMargin", float, SmoothingConfig.switch_margin, minimum=0.0, maximum=0.99,
                       doc="label hysteresis: another class must lead by this much to take over"),
+        ParameterSpec("Smoothing.FastChange", float, SmoothingConfig.fast_change, minimum=0.0, maximum=1.0,
+                      doc="probability change that halves the time constant (0: fixed time constant)"),
         ParameterSpec("Cameras.IdleS", float, 30.0, minimum=0.1, doc="drop a camera's tracks after this silence"),
         ParameterSpec("Cameras.Max", int, 16, minimum=1, maximum=1024,
                       doc="most cameras tracked at once (the longest silent one is dropped)"),
@@ -132,7 +134,8 @@ class SpecificWorker(GenericWorker):
         self.detector = detector if detector is not None else LandmarkDetector()
         self.tracker_config = self.tracker_settings(params)
         self.smoothing = SmoothingConfig(float(params["Smoothing.TimeConstantMs"]),
-                                         float(params["Smoothing.SwitchMargin"]))
+                                         float(params["Smoothing.SwitchMargin"]),
+                                         float(params["Smoothing.FastChange"]))
         self.labels = styled_names(self.classifier.class_names, str(params["Labels.Style"]))
         self.camera = CameraInput(
             poll_source(str(params["Camera.Mode"]), self.camerargbdsimple_proxy, self.camerasimple_proxy,

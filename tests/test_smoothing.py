@@ -1,4 +1,4 @@
-"""Smoothing: EMA in time, hysteresis on the label."""
+"""Smoothing: EMA in time (fixed or adapting to the change), hysteresis on the label."""
 
 import numpy as np
 import pytest
@@ -14,7 +14,7 @@ def test_first_observation_passes_through_and_label_is_argmax():
 
 
 def test_single_outlier_frame_does_not_flip_the_label():
-    s = TrackSmoother(SmoothingConfig(time_constant_ms=200, switch_margin=0.1))
+    s = TrackSmoother(SmoothingConfig(time_constant_ms=200, switch_margin=0.1, fast_change=0.0))
     happy, sad = np.array([0.8, 0.05, 0.05, 0.05, 0.05]), np.array([0.05, 0.8, 0.05, 0.05, 0.05])
     for t in range(10):
         s.update(happy, t * 33)
@@ -35,7 +35,7 @@ def test_hysteresis_holds_label_in_a_near_tie():
 
 
 def test_repeated_timestamp_still_counts_and_bad_config_is_refused():
-    s = TrackSmoother(SmoothingConfig(time_constant_ms=100))
+    s = TrackSmoother(SmoothingConfig(time_constant_ms=100, fast_change=0.0))
     s.update(np.array([1.0, 0, 0, 0, 0]), 5)
     out = s.update(np.array([0, 1.0, 0, 0, 0]), 5)
     assert 0 < out[1] < 1
@@ -43,3 +43,44 @@ def test_repeated_timestamp_still_counts_and_bad_config_is_refused():
         SmoothingConfig(switch_margin=1.5)
     with pytest.raises(ValueError, match="time_constant_ms"):
         SmoothingConfig(time_constant_ms=float("nan"))
+    with pytest.raises(ValueError, match="fast_change"):
+        SmoothingConfig(fast_change=-0.1)
+
+
+def _steps_to_follow(config: SmoothingConfig, old: np.ndarray, new: np.ndarray) -> int:
+    """Frames at 30 fps until the label follows a step change from ``old`` to ``new``."""
+    s = TrackSmoother(config)
+    for t in range(10):
+        s.update(old, t * 33.3)
+    for k in range(1, 100):
+        s.update(new, (10 + k) * 33.3)
+        if s.label_index == int(np.argmax(new)):
+            return k
+    return 100
+
+
+def test_adaptive_time_constant_follows_an_onset_fast_and_averages_jitter():
+    neutral, happy = np.array([0.05, 0.05, 0.8, 0.05, 0.05]), np.array([0.8, 0.05, 0.05, 0.05, 0.05])
+    fixed, adaptive = SmoothingConfig(300.0, 0.0, 0.0), SmoothingConfig(300.0, 0.0, 0.1)
+    assert _steps_to_follow(adaptive, neutral, happy) == 1 < _steps_to_follow(fixed, neutral, happy) == 6
+    # small jitter around a held expression is averaged about as much as by the fixed EMA
+    rng = np.random.default_rng(0)
+    noisy = happy + rng.normal(0, 0.02, (60, 5))
+    spread = {}
+    for name, config in (("fixed", fixed), ("adaptive", adaptive)):
+        s = TrackSmoother(config)
+        out = np.array([s.update(p, t * 33.3) for t, p in enumerate(noisy)])
+        spread[name] = out[20:, 0].std()
+    assert spread["adaptive"] < 1.6 * spread["fixed"] < noisy[20:, 0].std()
+
+
+def test_held_marks_a_label_that_is_not_the_top_class():
+    s = TrackSmoother(SmoothingConfig(time_constant_ms=0, switch_margin=0.2))
+    s.update(np.array([0.5, 0.4, 0.1, 0, 0]), 0)
+    assert not s.held
+    s.update(np.array([0.42, 0.48, 0.1, 0, 0]), 33)
+    assert s.label_index == 0 and s.held
+    plain = TrackSmoother(SmoothingConfig(time_constant_ms=200))
+    for t, p in enumerate(np.random.default_rng(1).dirichlet(np.ones(5), 50)):
+        plain.update(p, t * 33)
+        assert not plain.held and plain.label_index == int(np.argmax(plain.probabilities))

@@ -57,6 +57,11 @@ def test_shipped_configs_load(name):
     ('[[sources]]\nkind = "synth"\n', ["sources #1", "count"]),
     ('[[sources]]\nkind = "windows"\n', ["sources #1", "path"]),
     ('[[sources]]\nkind = "video"\n', ["sources #1", "'kind'"]),
+    ('[[sources]]\nkind = "photos"\npath = "s.npz"\n', ["sources #1", "'count'", "photos"]),
+    ('[[sources]]\nkind = "photos"\npath = "s.npz"\ncount = 5\noptions = {held_p = 2.0}\n', ["'options'", "held_p"]),
+    ('[[sources]]\nkind = "photos"\npath = "s.npz"\ncount = 5\noptions = {hold = 1}\n', ["'options'", "unknown"]),
+    (SYNTH + "share = {Joy = 0.5}\n", ["'share'", "Joy"]),
+    (SYNTH + "share = 1.5\n", ["'share'", "<= 1.0"]),
     ("seed = 1\n", ["sources"]),
     (SYNTH.replace("count = 10", "count = 10\nsplit = 'val'"), ["nothing to train"]),
     ('init = "x.pt"\n' + SYNTH + "[model]\narch = 'stgcn'\n", ["[model]", "checkpoint"]),
@@ -180,6 +185,42 @@ def test_split_by_group_never_leaks_and_balance_equalises_classes():
     assert p.sum() == pytest.approx(1.0)
     assert p[labels == 0].sum() == pytest.approx(0.5) and p[labels == 1].sum() == pytest.approx(0.5)
     assert p[60] == pytest.approx(3 * p[0])  # same class, source weight 3 vs 1
+
+
+def test_shares_fix_a_source_fraction_of_each_class():
+    labels = np.array([0] * 100 + [1] * 20 + [0] * 10 + [1] * 200)
+    sources = np.array([0] * 120 + [1] * 210)
+    shares = np.array([[np.nan, np.nan], [0.25, np.nan]])       # source 1 gets a quarter of class 0
+    p = sampling_probabilities(labels, np.ones(len(labels)), 2, True, sources, shares)
+    assert p.sum() == pytest.approx(1.0)
+    assert p[labels == 0].sum() == pytest.approx(0.5) and p[labels == 1].sum() == pytest.approx(0.5)
+    assert p[(labels == 0) & (sources == 1)].sum() == pytest.approx(0.125)
+    # class 1 has no share: windows of both sources are equally likely, as without shares
+    assert p[(labels == 1) & (sources == 0)].sum() == pytest.approx(0.5 * 20 / 220)
+    plain = sampling_probabilities(labels, np.ones(len(labels)), 2, True)
+    np.testing.assert_allclose(sampling_probabilities(labels, np.ones(len(labels)), 2, True, sources), plain)
+    # shares that add up to more than 1 are scaled to 1 and leave nothing to the others
+    both = sampling_probabilities(labels, np.ones(len(labels)), 2, False, sources, np.array([[0.9, np.nan], [0.9, np.nan]]))
+    assert both[(labels == 0) & (sources == 1)].sum() == pytest.approx(both[(labels == 0) & (sources == 0)].sum())
+
+
+def test_photos_source_trains_on_made_windows_and_validates_on_held_stills(tmp_path):
+    from emotion.training.data import build_data
+
+    n = 60
+    stills = _faces(n, 1, seed=3)
+    labels = np.arange(n) % len(EMOTIONS)
+    groups = np.array([f"person{i // 2}" for i in range(n)])    # two photos per person
+    WindowSet(stills, labels, groups).save(tmp_path / "stills.npz")
+    cfg = load_config(_write(tmp_path, 'window = 12\n[[sources]]\nkind = "photos"\npath = "stills.npz"\n'
+                                       'count = 500\nseed = 4\nshare = 0.5\n[split]\nval_fraction = 0.2\n'))
+    data = build_data(cfg, tmp_path / "cache", progress=False)
+    assert len(data.train) == 500 and data.train.window == 12
+    assert list(data.val_parts) == ["photos:stills"] and data.val_parts["photos:stills"].all()
+    assert len(data.val) == 12                                   # 6 people of 30, every photo once
+    np.testing.assert_array_equal(data.val.landmarks, np.repeat(data.val.landmarks[:, :1], 12, axis=1))
+    assert set(data.train.groups).isdisjoint(data.val.groups)
+    assert data.summary["sources"][0]["share"] == {name: 0.5 for name in EMOTIONS}
 
 
 def test_fit_window_keeps_the_end_and_classes_match_by_name():

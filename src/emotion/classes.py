@@ -13,3 +13,20 @@ def class_index(name: str) -> int:
         return lowered.index(name.strip().lower())
     except ValueError:
         raise ValueError(f"unknown emotion {name!r}; expected one of {', '.join(EMOTIONS)}") from None
+
+
+ALIASES: dict[str, str] = {
+    "happy": "Happy", "happiness": "Happy", "joy": "Happy",
+    "sad": "Sad", "sadness": "Sad",
+    "neutral": "Neutral",
+    "anger": "Anger", "angry": "Anger",
+    "surprise": "Surprise", "surprised": "Surprise",
+}
+"""Label spellings of other datasets and components -> class name (lower-case keys)."""
+
+
+def class_from_alias(label: str) -> int | None:
+    """Index of the class a dataset label means (any case, ``ALIASES``), None for an emotion without a class
+    here (disgust, fear, contempt, anything else)."""
+    name = ALIASES.get(label.strip().lower())
+    return None if name is None else EMOTIONS.index(name)

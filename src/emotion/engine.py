@@ -76,6 +76,7 @@ class EmotionEngine:
                 track_id=face.track_id, box=tuple(int(v) for v in face.box), landmarks=face.landmarks,
                 label=names[index], probabilities=smoothed, confidence=float(smoothed[index]),
                 buffer_frames=len(face.buffer), window_frames=self.classifier.window, timestamp_ms=int(timestamp_ms),
+                held=smoother.held,
             ))
         return states
 

@@ -29,6 +29,23 @@ class NormalizationConfig(DictConfig):
     min_iod: float = 1e-6
 
 
+def face_frame(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The similarity frame normalisation removes: eye midpoint, inter-ocular distance and eye-line angle.
+
+    Shape: landmarks (..., 68, 2) pixels -> centre (..., 2), iod (...), angle (...) radians.
+    """
+    right, left = eye_centres(landmarks)
+    eye_vec = left - right
+    return (right + left) / 2.0, np.linalg.norm(eye_vec, axis=-1), np.arctan2(eye_vec[..., 1], eye_vec[..., 0])
+
+
+def rotate(points: np.ndarray, angle: np.ndarray) -> np.ndarray:
+    """Points turned by ``angle`` (radians, per leading index). Shape: points (..., P, 2), angle (...)."""
+    cos, sin = np.cos(angle)[..., None], np.sin(angle)[..., None]
+    x, y = points[..., 0], points[..., 1]
+    return np.stack([x * cos - y * sin, x * sin + y * cos], axis=-1)
+
+
 def normalize_landmarks(landmarks: np.ndarray, config: NormalizationConfig = NormalizationConfig()) -> np.ndarray:
     """Centre each frame on the eye midpoint, scale by inter-ocular distance, optionally remove roll.
 
@@ -38,17 +55,11 @@ def normalize_landmarks(landmarks: np.ndarray, config: NormalizationConfig = Nor
     pts = np.asarray(landmarks, dtype=np.float64)
     if pts.ndim < 2 or pts.shape[-2:] != (NUM_LANDMARKS, 2):
         raise ValueError(f"expected landmarks of shape (..., {NUM_LANDMARKS}, 2), got {pts.shape}")
-    right, left = eye_centres(pts)
-    centre = (right + left) / 2.0
-    eye_vec = left - right
-    iod = np.linalg.norm(eye_vec, axis=-1)
+    centre, iod, angle = face_frame(pts)
     valid = np.isfinite(iod) & (iod > config.min_iod)
     safe_iod = np.where(valid, iod, 1.0)
     out = (pts - centre[..., None, :]) / safe_iod[..., None, None]
     if config.remove_roll:
-        angle = np.arctan2(eye_vec[..., 1], eye_vec[..., 0])
-        cos, sin = np.cos(-angle)[..., None], np.sin(-angle)[..., None]
-        x, y = out[..., 0], out[..., 1]
-        out = np.stack([x * cos - y * sin, x * sin + y * cos], axis=-1)
+        out = rotate(out, -angle)
     out = np.where(valid[..., None, None], out, 0.0)
     return out.astype(np.float32)

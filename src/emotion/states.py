@@ -35,6 +35,8 @@ class FaceState:
     buffer_frames: int
     window_frames: int
     timestamp_ms: int
+    held: bool = False
+    """True while smoothing's hysteresis shows a label that is not the top class of ``probabilities``."""
 
 
 def face_from_state(state: Any) -> FaceState:

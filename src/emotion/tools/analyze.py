@@ -43,9 +43,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, default=COMPONENT_CONFIG,
                         help="component config whose Perception.* settings to track with (default etc/config)")
     parser.add_argument("--time-constant-ms", type=float, default=SmoothingConfig.time_constant_ms,
-                        help="probability smoothing time constant (0 = off)")
+                        help=f"probability smoothing time constant in ms, 0 = off "
+                             f"(default {SmoothingConfig.time_constant_ms})")
     parser.add_argument("--switch-margin", type=float, default=SmoothingConfig.switch_margin,
-                        help="label hysteresis margin")
+                        help=f"label hysteresis margin (default {SmoothingConfig.switch_margin})")
+    parser.add_argument("--fast-change", type=float, default=SmoothingConfig.fast_change,
+                        help=f"probability change that halves the time constant, 0 = fixed "
+                             f"(default {SmoothingConfig.fast_change})")
     parser.add_argument("--quiet", action="store_true", help="no timeline summary")
 
 
@@ -144,7 +148,11 @@ def run(args: argparse.Namespace) -> int:
 
     tracking = tracker_config(args)
     classifier = EmotionClassifier.from_checkpoint(args.weights)
-    smoothing = SmoothingConfig(args.time_constant_ms, args.switch_margin)
+    try:
+        smoothing = SmoothingConfig(args.time_constant_ms, args.switch_margin, args.fast_change)
+    except ValueError as exc:
+        print(f"analyze: {exc}", file=sys.stderr)
+        return 2
     csv_file = open(args.csv, "w", newline="") if args.csv else None
     writer = csv.writer(csv_file) if csv_file else None
     if writer:

@@ -7,6 +7,7 @@ BENCHMARKS: dict[str, str] = {
     "model": "model size, FLOPs and latency per configuration",
     "perception": "tracked vs naive face tracking: frames/s, stage times, landmark difference",
     "e2e": "frames to published emotions through the whole pipeline",
+    "temporal": "onset delay and held-label flips of the smoothing candidates on labelled sequences",
 }
 DESCRIPTION = "benchmarks: " + ", ".join(BENCHMARKS)
 

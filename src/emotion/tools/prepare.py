@@ -1,8 +1,11 @@
 """`python -m emotion prepare`: turn a labelled dataset into a window file for training and evaluation.
 
-Videos (Aff-Wild2, a manifest, CK+ sequences without landmark files) go through the component's own
-perception, cached per video (``--cache``) so a second or interrupted run only does what is left, over
-``--workers`` processes. RAVDESS CSVs and CK+ landmark files are read as they are. See docs/datasets.md.
+Videos (Aff-Wild2, a manifest, CK+ sequences without landmark files) and labelled photos (``photos``: a
+folder per label or a CSV of path,label[,group]; ``muxspace``: that repository's layout) go through the
+component's own perception, cached per video or photo (``--cache``) so a second or interrupted run only
+does what is left, over ``--workers`` processes. RAVDESS CSVs and CK+ landmark files are read as they are.
+Photos become one-frame windows (stills); training turns them into held and onset windows
+(``kind = "photos"`` sources). See docs/datasets.md.
 """
 
 import argparse
@@ -18,18 +21,23 @@ if TYPE_CHECKING:
     from emotion.datasets.extraction import LandmarkExtractor
     from emotion.perception.tracking import TrackerConfig
 
-DESCRIPTION = "turn a labelled video dataset (affwild2, ckplus, ravdess, manifest) into landmark windows"
-FORMATS: tuple[str, ...] = ("affwild2", "ckplus", "ravdess", "manifest")
+DESCRIPTION = ("turn a labelled dataset (videos: affwild2, ckplus, ravdess, manifest; photos: photos, muxspace) "
+               "into landmark windows")
+FORMATS: tuple[str, ...] = ("affwild2", "ckplus", "ravdess", "manifest", "photos", "muxspace")
 DEFAULT_STRIDE: dict[str, int] = {"affwild2": 15, "ckplus": 1, "ravdess": 15, "manifest": 15}
+NEEDS: dict[str, tuple[str, ...]] = {"affwild2": ("root", "annotations"), "ckplus": ("root",), "ravdess": ("root",),
+                                     "manifest": ("manifest",), "muxspace": ("root",)}
 DEFAULT_CACHE: Path = REPO_ROOT / "cache" / "landmarks"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", required=True, choices=FORMATS, help="dataset layout (docs/datasets.md)")
-    parser.add_argument("--root", type=Path, help="dataset folder (videos, CK+ root, RAVDESS CSVs; manifest "
-                        "paths are relative to it, default: the manifest's folder)")
+    parser.add_argument("--root", type=Path, help="dataset folder (videos, CK+ root, RAVDESS CSVs, a photo folder "
+                        "per label, the muxspace checkout; manifest paths are relative to it, default: the "
+                        "manifest's folder)")
     parser.add_argument("--annotations", type=Path, help="Aff-Wild2 EXPR annotation folder")
-    parser.add_argument("--manifest", type=Path, help="manifest CSV (path,label[,start,end,group,track])")
+    parser.add_argument("--manifest", type=Path, help="manifest CSV (videos: path,label[,start,end,group,track]; "
+                        "photos: path,label[,group])")
     parser.add_argument("--out", type=Path, required=True, help="window file to write (.npz)")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE,
                         help=f"landmark cache folder (default {DEFAULT_CACHE})")
@@ -66,9 +74,17 @@ def make_extractor(args: argparse.Namespace) -> "LandmarkExtractor":
 
 
 def build(args: argparse.Namespace, extractor: "LandmarkExtractor") -> WindowSet:
-    """The window set the arguments describe; videos go through ``extractor``."""
+    """The window set the arguments describe; videos and photos go through ``extractor``."""
     from emotion.datasets import affwild2, ckplus, manifest, ravdess
 
+    if args.format in ("photos", "muxspace"):
+        from emotion.datasets import photos
+
+        if args.format == "muxspace":
+            listed = photos.muxspace_photos(args.root)
+        else:
+            listed = photos.csv_photos(args.manifest, args.root) if args.manifest else photos.folder_photos(args.root)
+        return photos.read_photos(listed, extractor, args.format)
     stride = args.stride or DEFAULT_STRIDE[args.format]
     if args.format == "affwild2":
         return affwild2.read_affwild2(args.root, args.annotations, extractor, args.window, stride, args.max_gap)
@@ -81,8 +97,9 @@ def build(args: argparse.Namespace, extractor: "LandmarkExtractor") -> WindowSet
 
 
 def run(args: argparse.Namespace) -> int:
-    needs = {"affwild2": ("root", "annotations"), "ckplus": ("root",), "ravdess": ("root",), "manifest": ("manifest",)}
-    problem = _required(args, *needs[args.format])
+    problem = _required(args, *NEEDS.get(args.format, ()))
+    if problem is None and args.format == "photos" and (args.root is None) == (args.manifest is None):
+        problem = "prepare --format photos needs either --root (a folder per label) or --manifest (a CSV)"
     if problem is None and (args.window < 1 or (args.stride is not None and args.stride < 1) or args.workers < 1):
         problem = "--window, --stride and --workers must be at least 1"
     if problem:
@@ -91,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         extractor = make_extractor(args)
         windows = build(args, extractor)
-    except (FileNotFoundError, ValueError) as exc:
+    except (OSError, ValueError) as exc:
         print(f"emotion prepare: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -107,4 +124,8 @@ def run(args: argparse.Namespace) -> int:
     counts = ", ".join(f"{name} {n}" for name, n in windows.class_counts().items())
     print(f"{args.out}: {len(windows)} windows of {windows.window} frames from {len(set(windows.groups))} "
           f"groups ({counts})")
+    if "no_face" in windows.meta:
+        m = windows.meta
+        print(f"{m['photos']} photos: {m['no_face']} without a face ({m['unreadable']} unreadable), "
+              f"{m['near_duplicate_pairs']} near-duplicate pairs grouped, labels dropped: {m['dropped_labels'] or 'none'}")
     return 0

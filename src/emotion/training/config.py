@@ -17,6 +17,12 @@ Layout (every section and key optional except ``[[sources]]``; see ``configs/tra
     path = "data/affwild2_train.npz"
     weight = 2.0             # sampling weight relative to the other sources
     split = "auto"           # auto: split by group; train: all to training; val: all to validation
+    [[sources]]
+    kind = "photos"          # stills from `prepare --format photos|muxspace`, made into windows
+    path = "../runs/data/muxspace_stills.npz"
+    count = 40000            # training windows made from the training photos (emotion.datasets.photo_windows)
+    options = {held_p = 0.35}  # PhotoWindowConfig fields
+    share = {Happy = 0.5, Sad = 0.3}  # or one number: this source's fraction of each class's draws
 
     [model]      preset = "compact" plus any ModelConfig field as an override
     [features]   FeatureConfig fields (velocity)
@@ -36,8 +42,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from emotion.classes import EMOTIONS, class_index
 from emotion.configtools import checked, choice as _choice, integer as _int, number as _float, path as _path
 from emotion.configtools import table as _table, to_plain
+from emotion.datasets.photo_windows import PhotoWindowConfig
 from emotion.defaults import WINDOW
 from emotion.features import FeatureConfig
 from emotion.models import CONFIGS, ModelConfig
@@ -49,19 +57,37 @@ class ConfigError(ValueError):
     """A training config that cannot be used; the message names the file and the key."""
 
 
+def _share(v: Any) -> dict[str, float]:
+    """One fraction for every class, or a table class name -> fraction, each in [0, 1]."""
+    fraction = _float(0.0, 1.0)
+    if isinstance(v, dict):
+        table = {}
+        for name, value in v.items():
+            try:
+                table[EMOTIONS[class_index(name)]] = fraction(value)
+            except ValueError as exc:
+                raise ValueError(f"share of {name!r}: {exc}") from None
+        return table
+    value = fraction(v)
+    return {name: value for name in EMOTIONS}
+
+
 # ---- sections ----
 
 @dataclass(frozen=True)
 class SourceConfig:
-    """One data source: ``synth`` (generated, cached) or ``windows`` (a WindowSet .npz)."""
+    """One data source: ``synth`` (generated, cached), ``windows`` (a WindowSet .npz) or ``photos`` (a
+    WindowSet of stills, made into windows). ``share`` (None, or class name -> fraction) fixes the source's
+    fraction of a class's draws; classes without one split what is left by ``weight`` x window count."""
 
-    kind: str = checked("synth", _choice("synth", "windows"))
+    kind: str = checked("synth", _choice("synth", "windows", "photos"))
     count: int = checked(0, _int(0))
     seed: int = checked(0, _int(0))
     options: dict = checked({}, _table)
     path: Path | None = checked(None, _path)
     weight: float = checked(1.0, _float(0.0, lo_open=True))
     split: str = checked("auto", _choice("auto", "train", "val"))
+    share: dict | None = checked(None, _share)
 
 
 @dataclass(frozen=True)
@@ -152,13 +178,19 @@ def _check_source(src: SourceConfig, path: Path, where: str) -> SourceConfig:
             raise ConfigError(f"{path}: {where} key 'count': a synth source needs count >= 1")
         if src.path is not None:
             raise ConfigError(f"{path}: {where} key 'path': a synth source is generated, it takes no path")
-    else:
-        if src.path is None:
-            raise ConfigError(f"{path}: {where} key 'path': a windows source needs the path of a .npz")
-        if src.count or src.options:
-            raise ConfigError(f"{path}: {where}: 'count'/'options' belong to synth sources")
-        src = dataclasses.replace(src, path=(path.parent / src.path).resolve())
-    return src
+        return src
+    if src.path is None:
+        raise ConfigError(f"{path}: {where} key 'path': a {src.kind} source needs the path of a .npz")
+    if src.kind == "windows" and (src.count or src.options):
+        raise ConfigError(f"{path}: {where}: 'count'/'options' belong to synth and photos sources")
+    if src.kind == "photos":
+        if src.count < 1:
+            raise ConfigError(f"{path}: {where} key 'count': a photos source needs count >= 1 (training windows)")
+        try:
+            PhotoWindowConfig.from_dict(src.options)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{path}: {where} key 'options': {exc}") from None
+    return dataclasses.replace(src, path=(path.parent / src.path).resolve())
 
 
 def parse_config(data: dict, path: Path) -> TrainConfig:

@@ -3,15 +3,22 @@
 - A ``synth`` source is generated once by ``emotion.datasets.synth.generate_windows`` and cached as
   ``<cache_dir>/synth_n<count>_s<seed>_t<window>_<hash>.npz``; the hash covers the options and the
   generator's source code, so a changed generator is regenerated and reruns and resumes reuse the file.
+- A ``photos`` source is a WindowSet of stills (``prepare --format photos|muxspace``). Its photos are split
+  by group first; ``count`` training windows are made from the training photos
+  (``emotion.datasets.photo_windows``, the expression offsets measured on those photos only, seeded by the
+  source's ``seed``), and its validation is every validation photo once, held as a still (the window
+  filled with the photo, as the component's buffer holds a face it has seen once).
 - A ``windows`` source is a WindowSet ``.npz``. Longer windows keep their last ``window`` frames (the label
   describes the end); shorter ones are padded at the start by repeating their first frame, as the
   component's buffer does. Class names are matched by name, so a file may list them in any order.
 - Validation is split per source by group (identity or video): a group is wholly in one set. A source with
   ``split = "train"`` or ``"val"`` goes wholly to that set.
-- Balance: with ``balance = "sampler"`` each epoch draws windows with probability proportional to their
-  source weight divided by the total weight of their class, so every class is equally likely and, within a
-  class, sources keep their relative weights. With ``"loss"`` windows are drawn by source weight and the
-  loss weights classes by inverse frequency.
+- Balance: with ``balance = "sampler"`` every class is equally likely in each epoch's draws. Within a class,
+  a source with a ``share`` for it gets that fraction of the class's draws; what is left goes to the other
+  sources in proportion to weight x windows (no shares: the old rule, probability proportional to source
+  weight). With ``"loss"`` classes are drawn in proportion to their weighted windows and the loss weights
+  classes by inverse frequency; shares still split each class between sources.
+- Validation is reported per source (``TrainData.val_parts``) and as a whole.
 """
 
 import hashlib
@@ -33,12 +40,14 @@ from emotion.training.config import SourceConfig, TrainConfig
 
 @dataclass
 class TrainData:
-    """The split data. ``weights`` (len(train),) are the training windows' source weights."""
+    """The split data. ``sources`` (len(train),) index each training window's source in ``cfg.sources``;
+    ``val_parts`` name each source's validation windows (boolean masks over ``val``)."""
 
     train: WindowSet
     val: WindowSet
-    weights: np.ndarray
+    sources: np.ndarray
     summary: dict
+    val_parts: dict[str, np.ndarray]
 
 
 def fit_window(ws: WindowSet, window: int) -> WindowSet:
@@ -111,46 +120,102 @@ def split_by_group(groups: np.ndarray, val_fraction: float, rng: np.random.Gener
     return np.isin(groups, val_names)
 
 
+def source_names(sources: tuple[SourceConfig, ...]) -> list[str]:
+    """Short names for the sources in reports: ``synth``, ``photos:<file stem>`` ... (numbered when repeated)."""
+    names = [src.kind + (f":{Path(src.path).stem}" if src.path else "") for src in sources]
+    return [f"{name}#{i + 1}" if names.count(name) > 1 else name for i, name in enumerate(names)]
+
+
+def _photo_split(src: SourceConfig, window: int, val_mask: np.ndarray, stills: WindowSet) -> tuple[WindowSet, WindowSet]:
+    """A photos source's training windows (made from its training photos) and validation stills (held)."""
+    from emotion.datasets.photo_windows import PhotoWindowConfig, class_offsets, photo_windows
+
+    train_stills = stills.subset(~val_mask)
+    rng = np.random.default_rng([src.seed, 11])
+    made = photo_windows(train_stills, src.count, window, class_offsets(train_stills), rng,
+                         PhotoWindowConfig.from_dict(src.options))
+    return made, fit_window(stills.subset(val_mask), window)
+
+
 def build_data(cfg: TrainConfig, cache_dir: Path, progress: bool = True) -> TrainData:
     """Load every source, split each by group, and join them into training and validation sets."""
     rng = np.random.default_rng([cfg.seed, 7])
-    trains, vals, weights, parts = [], [], [], []
+    trains, vals, sources, parts = [], [], [], []
+    names = source_names(cfg.sources)
     for i, src in enumerate(cfg.sources):
-        ws = load_source(src, cfg.window, cache_dir, progress)
+        ws = to_class_order(WindowSet.load(src.path)) if src.kind == "photos" else load_source(src, cfg.window, cache_dir, progress)
         if src.split == "auto":
             val_mask = split_by_group(ws.groups, cfg.split.val_fraction, rng)
         else:
             val_mask = np.full(len(ws), src.split == "val")
         # groups are prefixed by source so equal names from two sources stay apart
         ws = WindowSet(ws.landmarks, ws.labels, np.char.add(f"s{i}:", ws.groups), ws.class_names, ws.meta)
-        train, val = ws.subset(~val_mask), ws.subset(val_mask)
+        if src.kind == "photos":
+            train, val = _photo_split(src, cfg.window, val_mask, ws)
+        else:
+            train, val = ws.subset(~val_mask), ws.subset(val_mask)
         trains.append(train)
         vals.append(val)
-        weights.append(np.full(len(train), src.weight))
-        parts.append({"kind": src.kind, "path": str(src.path) if src.path else None, "count": src.count,
-                      "seed": src.seed, "weight": src.weight, "split": src.split,
-                      "train": train.class_counts(), "val": val.class_counts(),
+        sources.append(np.full(len(train), i))
+        parts.append({"name": names[i], "kind": src.kind, "path": str(src.path) if src.path else None,
+                      "count": src.count, "seed": src.seed, "weight": src.weight, "share": src.share,
+                      "split": src.split, "train": train.class_counts(), "val": val.class_counts(),
                       "train_groups": int(len(np.unique(train.groups))), "val_groups": int(len(np.unique(val.groups)))})
     train, val = WindowSet.concatenate(trains), WindowSet.concatenate(vals)
     if len(train) == 0:
         raise ValueError("no training windows: every source went to validation or is empty")
     if len(val) == 0:
         raise ValueError("no validation windows: give a source more than one group or add a split = 'val' source")
+    owner = np.concatenate([np.full(len(v), i) for i, v in enumerate(vals)])
+    val_parts = {name: owner == i for i, name in enumerate(names) if len(vals[i])}
     summary = {"sources": parts, "train_windows": len(train), "val_windows": len(val),
                "train_classes": train.class_counts(), "val_classes": val.class_counts()}
-    return TrainData(train, val, np.concatenate(weights), summary)
+    return TrainData(train, val, np.concatenate(sources), summary, val_parts)
 
 
-def sampling_probabilities(labels: np.ndarray, weights: np.ndarray, num_classes: int, balance: bool) -> np.ndarray:
-    """Per-window draw probabilities: source weight, divided by its class's total weight when balancing.
+def share_table(cfg: TrainConfig, class_names: tuple[str, ...] = EMOTIONS) -> np.ndarray:
+    """Each source's fixed share of each class's draws, NaN where it has none. Shape: -> (S, C)."""
+    table = np.full((len(cfg.sources), len(class_names)), np.nan)
+    for s, src in enumerate(cfg.sources):
+        for c, name in enumerate(class_names):
+            if src.share and name in src.share:
+                table[s, c] = src.share[name]
+    return table
 
-    Shape: labels (N,), weights (N,) -> (N,) summing to 1.
+
+def sampling_probabilities(labels: np.ndarray, weights: np.ndarray, num_classes: int, balance: bool,
+                           sources: np.ndarray | None = None, shares: np.ndarray | None = None) -> np.ndarray:
+    """Per-window draw probabilities (module docstring, "Balance").
+
+    Shape: labels (N,), weights (N,) source weight per window, sources (N,) source index per window,
+    shares (S, C) fixed shares with NaN for none -> (N,) summing to 1.
     """
     w = np.asarray(weights, dtype=np.float64)
-    if balance:
-        class_total = np.bincount(labels, weights=w, minlength=num_classes)
-        w = w / class_total[labels]
-    return w / w.sum()
+    labels = np.asarray(labels)
+    sources = np.zeros(len(labels), np.int64) if sources is None else np.asarray(sources)
+    n_sources = int(sources.max()) + 1 if len(sources) else 1
+    shares = np.full((n_sources, num_classes), np.nan) if shares is None else np.asarray(shares, np.float64)
+    # mass of each (source, class): weight x windows, then fixed shares replace it where given
+    mass = np.zeros((n_sources, num_classes))
+    np.add.at(mass, (sources, labels), w)
+    class_mass = np.full(num_classes, 1.0) if balance else mass.sum(0)
+    within = np.zeros_like(mass)
+    for c in range(num_classes):
+        have = mass[:, c] > 0
+        if not have.any():
+            continue
+        fixed = have & np.isfinite(shares[:, c])
+        free = have & ~fixed
+        fixed_total = shares[fixed, c].sum()
+        if free.any() and fixed_total < 1.0:
+            within[free, c] = (1.0 - fixed_total) * mass[free, c] / mass[free, c].sum()
+            within[fixed, c] = shares[fixed, c]
+        elif fixed_total > 0:
+            within[fixed, c] = shares[fixed, c] / fixed_total
+        else:
+            within[free, c] = mass[free, c] / mass[free, c].sum()
+    p = class_mass[labels] * within[sources, labels] * w / mass[sources, labels]
+    return p / p.sum()
 
 
 def class_loss_weights(labels: np.ndarray, num_classes: int) -> torch.Tensor:

@@ -1,9 +1,11 @@
-"""The training loop: epochs of augmented, class-balanced batches; validation macro-F1; early stopping;
+"""The training loop: epochs of augmented, class-balanced batches; validation per source; early stopping;
 best/last checkpoints; resume; metrics JSON and plots.
 
-A run directory holds ``best.pt`` (highest validation macro-F1), ``last.pt`` (end of the latest epoch) with
+The validation score is the mean over sources of each source's validation macro-F1 (real photos and
+synthetic windows count alike, however many windows each has). A run directory holds ``best.pt``
+(highest validation score), ``last.pt`` (end of the latest epoch) with
 ``last_state.pt`` (its optimiser and scheduler state, for ``resume``), ``metrics.json``, ``confusion.png``,
-``learning_curve.png`` and ``cache/`` (generated synthetic data, unless the config names a cache_dir).
+``learning_curve.png``, ``val/<source>.npz`` (each source's validation windows, for ``evaluate``) and ``cache/`` (generated synthetic data, unless the config names a cache_dir).
 
 Reproducibility: every random draw of epoch e (sampling, augmentation, dropout) comes from generators
 seeded with (seed, e), so a resumed run continues exactly as an uninterrupted one would, with no RNG
@@ -31,7 +33,7 @@ from emotion.normalize import NormalizationConfig
 from emotion.paths import REPO_ROOT
 from emotion.training.config import TrainConfig, feature_config, model_config, norm_config
 from emotion.training.data import (TrainData, build_data, class_loss_weights, make_batch,
-                                   sampling_probabilities)
+                                   sampling_probabilities, share_table)
 from emotion.training.metrics import evaluate_predictions, format_report
 from emotion.training.plots import plot_confusion, plot_learning_curve
 
@@ -124,6 +126,8 @@ class Trainer:
         torch.set_num_threads(cfg.threads)
         torch.manual_seed(cfg.seed)
         self.data: TrainData = build_data(cfg, cfg.cache_dir or self.out / "cache", progress)
+        for name, mask in self.data.val_parts.items():   # so `evaluate` can score any checkpoint on the same split
+            self.data.val.subset(mask).save(self.out / "val" / f"{name.replace(':', '_')}.npz")
         self.setup = setup_model(cfg)
         self.model = self.setup.model
         o = cfg.optim
@@ -131,13 +135,14 @@ class Trainer:
         self.steps_per_epoch = max(1, self.samples // o.batch_size)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=o.lr, weight_decay=o.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_lambda(cfg, self.steps_per_epoch))
-        self.probs = sampling_probabilities(self.data.train.labels, self.data.weights, NUM_CLASSES,
-                                            balance=o.balance == "sampler")
+        source_weights = np.array([src.weight for src in cfg.sources])[self.data.sources]
+        self.probs = sampling_probabilities(self.data.train.labels, source_weights, NUM_CLASSES,
+                                            o.balance == "sampler", self.data.sources, share_table(cfg))
         self.loss_weight = class_loss_weights(self.data.train.labels, NUM_CLASSES) if o.balance == "loss" else None
         self.val_x = make_batch(self.data.val.landmarks, self.setup.norm_config, self.setup.feature_config)
         self.val_y = torch.as_tensor(self.data.val.labels)
         self.history: list[dict] = []
-        self.best_f1, self.best_epoch, self.epoch = -1.0, 0, 0
+        self.best_score, self.best_epoch, self.epoch = -1.0, 0, 0
         self.elapsed_s = 0.0
 
     # ---- checkpoints ----
@@ -146,7 +151,7 @@ class Trainer:
         s = self.setup
         extra = {"metrics": metrics, "train_config": self.cfg.to_dict(), "git_commit": git_commit(),
                  "data": self.data.summary, "epoch": self.epoch, "history": self.history,
-                 "best_f1": self.best_f1, "best_epoch": self.best_epoch, "elapsed_s": self.elapsed_s}
+                 "best_score": self.best_score, "best_epoch": self.best_epoch, "elapsed_s": self.elapsed_s}
         return save_checkpoint(self.out / name, self.model, s.model_config, s.feature_config, s.norm_config,
                                EMOTIONS, extra)
 
@@ -173,9 +178,9 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.epoch, self.history = ck.extra["epoch"], list(ck.extra["history"])
-        self.best_f1, self.best_epoch = ck.extra["best_f1"], ck.extra["best_epoch"]
+        self.best_score, self.best_epoch = ck.extra["best_score"], ck.extra["best_epoch"]
         self.elapsed_s = ck.extra["elapsed_s"]
-        self.log(f"resumed from {path} after epoch {self.epoch} (best macro-F1 {self.best_f1:.4f})")
+        self.log(f"resumed from {path} after epoch {self.epoch} (best score {self.best_score:.4f})")
 
     # ---- epochs ----
     def train_epoch(self) -> float:
@@ -208,15 +213,21 @@ class Trainer:
             bar.set_postfix(loss=f"{total / (step + 1):.3f}")
         return total / self.steps_per_epoch
 
-    def validate(self) -> tuple[dict, float]:
-        """Validation report and loss (plain cross-entropy, no smoothing)."""
-        logits = predict_logits(self.model, self.val_x, self.cfg.optim.eval_batch_size)
+    def validate(self, model: torch.nn.Module | None = None) -> tuple[dict, float]:
+        """Validation report and loss (plain cross-entropy, no smoothing). The report covers all validation
+        windows, adds one report per source under ``parts`` and the selection score ``score``: the mean
+        macro-F1 of the parts, so a large source cannot hide a small one."""
+        logits = predict_logits(model or self.model, self.val_x, self.cfg.optim.eval_batch_size)
         loss = float(F.cross_entropy(logits, self.val_y))
-        rep = evaluate_predictions(self.val_y.numpy(), logits.argmax(1).numpy(), EMOTIONS)
+        predicted, truth = logits.argmax(1).numpy(), self.val_y.numpy()
+        rep = evaluate_predictions(truth, predicted, EMOTIONS)
+        rep["parts"] = {name: evaluate_predictions(truth[mask], predicted[mask], EMOTIONS)
+                        for name, mask in self.data.val_parts.items()}
+        rep["score"] = float(np.mean([part["macro_f1"] for part in rep["parts"].values()]))
         return rep, loss
 
     def fit(self, resume: bool = False) -> dict:
-        """Train until the epochs run out, validation macro-F1 stops improving for ``patience`` epochs, or
+        """Train until the epochs run out, the validation score stops improving for ``patience`` epochs, or
         ``max_minutes`` passes; then write the final metrics and plots (from best.pt) and return them."""
         o = self.cfg.optim
         if resume:
@@ -231,23 +242,25 @@ class Trainer:
             self.epoch += 1
             self.elapsed_s += time.perf_counter() - start
             row = {"epoch": self.epoch, "train_loss": train_loss, "val_loss": val_loss,
-                   "val_accuracy": rep["accuracy"], "val_macro_f1": rep["macro_f1"],
+                   "val_accuracy": rep["accuracy"], "val_macro_f1": rep["macro_f1"], "val_score": rep["score"],
+                   "val_parts_macro_f1": {name: part["macro_f1"] for name, part in rep["parts"].items()},
                    "lr": self.optimizer.param_groups[0]["lr"], "elapsed_s": round(self.elapsed_s, 1)}
             self.history.append(row)
-            improved = rep["macro_f1"] > self.best_f1
+            improved = rep["score"] > self.best_score
             if improved:
-                self.best_f1, self.best_epoch = rep["macro_f1"], self.epoch
+                self.best_score, self.best_epoch = rep["score"], self.epoch
                 self._save("best.pt", rep)
             self._save_last(rep)
+            parts = " ".join(f"{name} {part['macro_f1']:.4f}" for name, part in rep["parts"].items())
             self.log(f"epoch {self.epoch}: loss {train_loss:.4f} val loss {val_loss:.4f} "
-                     f"acc {rep['accuracy']:.4f} macro-F1 {rep['macro_f1']:.4f}{' *' if improved else ''} "
+                     f"acc {rep['accuracy']:.4f} macro-F1 {rep['macro_f1']:.4f} ({parts}){' *' if improved else ''} "
                      f"({self.elapsed_s / 60:.1f} min)")
         return self.finish(self._stop_reason() or "epochs done")
 
     def _stop_reason(self) -> str | None:
         o = self.cfg.optim
         if self.epoch - self.best_epoch >= o.patience and self.epoch > 0:
-            return f"early stop: no macro-F1 gain for {o.patience} epochs"
+            return f"early stop: no validation score gain for {o.patience} epochs"
         if o.max_minutes and self.elapsed_s >= o.max_minutes * 60:
             return f"time limit of {o.max_minutes} min reached"
         return None
@@ -255,8 +268,7 @@ class Trainer:
     def finish(self, reason: str) -> dict:
         """Evaluate best.pt on validation; write metrics.json, confusion.png, learning_curve.png."""
         best = load_checkpoint(self.out / "best.pt")
-        logits = predict_logits(best.model, self.val_x, self.cfg.optim.eval_batch_size)
-        rep = evaluate_predictions(self.val_y.numpy(), logits.argmax(1).numpy(), EMOTIONS)
+        rep, _ = self.validate(best.model)
         metrics = {"validation": rep, "best_epoch": self.best_epoch, "epochs_run": self.epoch,
                    "stop_reason": reason, "train_minutes": round(self.elapsed_s / 60, 2),
                    "parameters": sum(p.numel() for p in best.model.parameters()),
@@ -267,7 +279,8 @@ class Trainer:
                        f"validation, best epoch {self.best_epoch}: acc {rep['accuracy']:.3f}, "
                        f"macro-F1 {rep['macro_f1']:.3f}")
         plot_learning_curve(self.history, self.out / "learning_curve.png")
-        self.log(f"{reason}; best epoch {self.best_epoch}\n{format_report(rep)}")
+        parts = "\n".join(f"[{name}]\n{format_report(part)}" for name, part in rep["parts"].items())
+        self.log(f"{reason}; best epoch {self.best_epoch}\n{format_report(rep)}\n{parts}")
         return metrics
 
 

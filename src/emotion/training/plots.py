@@ -43,8 +43,9 @@ def plot_confusion(cm: np.ndarray, class_names: Sequence[str], out: str | Path, 
 
 
 def plot_learning_curve(history: list[dict], out: str | Path) -> Path:
-    """Loss (train, val) and macro-F1 / accuracy (val) per epoch from history rows
-    ``{"epoch", "train_loss", "val_loss", "val_macro_f1", "val_accuracy"}``."""
+    """Loss (train, val) and macro-F1 / accuracy (val, and macro-F1 per source when rows have
+    ``val_parts_macro_f1``) per epoch from history rows
+    ``{"epoch", "train_loss", "val_loss", "val_macro_f1", "val_accuracy"[, "val_parts_macro_f1"]}``."""
     if not history:
         raise ValueError("no epochs to plot")
     epochs = [h["epoch"] for h in history]
@@ -56,6 +57,9 @@ def plot_learning_curve(history: list[dict], out: str | Path) -> Path:
     ax1.legend()
     ax2.plot(epochs, [h["val_macro_f1"] for h in history], "o-", label="val macro-F1")
     ax2.plot(epochs, [h["val_accuracy"] for h in history], "s--", label="val accuracy")
+    for name in history[-1].get("val_parts_macro_f1", {}):
+        ax2.plot(epochs, [h.get("val_parts_macro_f1", {}).get(name, np.nan) for h in history], ".:",
+                 label=f"macro-F1 {name}")
     ax2.set_xlabel("epoch")
     ax2.set_ylim(0, 1)
     ax2.legend()
