@@ -165,6 +165,14 @@ def test_metrics_on_a_hand_made_confusion():
         confusion_matrix(np.array([3]), np.array([0]), 3)
 
 
+def test_balanced_macro_f1_is_what_a_balanced_set_would_give():
+    rep = report(np.array([[90, 10], [1, 9]]), ["common", "rare"])
+    assert rep["per_class"]["rare"]["precision"] == pytest.approx(9 / 19)       # drowned by the common class
+    assert rep["balanced_macro_f1"] == pytest.approx(0.9)                       # rows scaled: 0.9 / 0.1 both
+    balanced = report(np.array([[9, 1], [3, 7]]), ["a", "b"])
+    assert balanced["balanced_macro_f1"] == pytest.approx(balanced["macro_f1"])
+
+
 def test_metrics_never_predicted_class_and_absent_class():
     rep = report(np.array([[3, 0, 0], [2, 0, 0], [0, 0, 0]]), ["a", "b", "c"])
     assert rep["per_class"]["b"]["precision"] == 0.0 and rep["per_class"]["b"]["recall"] == 0.0

@@ -190,7 +190,7 @@ def score(sequences: list[Sequence], config: SmoothingConfig) -> dict:
     return {
         "onsets": int(len(delays)),
         "onset_delay_ms_median": float(np.median(delays)) if len(delays) else None,
-        "onset_delay_ms_p90": float(np.percentile(delays, 90)) if len(delays) else None,
+        "onset_delay_ms_p90": float(np.percentile(delays, 90, method="higher")) if len(delays) else None,
         "onset_within_150ms": float(np.mean(delays <= 150.0)) if len(delays) else None,
         "onset_missed": float(np.mean(~finite)) if len(delays) else None,
         "held_minutes": round(minutes, 2),

@@ -11,6 +11,8 @@ What each step imitates (all seeded through one ``numpy.random.Generator``):
   time before the first frame is filled with the first frame;
 - padded start (temporal crop): the first k frames replaced by copies of frame k, exactly what the
   component's buffer does while it fills, so early-buffer predictions are sane;
+- still: the whole window replaced by its last frame, what the buffer holds for a face seen once (a
+  track's first frame, a photo given to ``analyze``);
 - landmark dropout (occlusion): one face part (an eye, a brow, the mouth, the jaw...) over a random frame
   span is either frozen at its last seen position (a tracker that stops updating) or replaced by its true
   position plus strong noise (a hand over the mouth makes dlib guess), chosen at random per window.
@@ -41,6 +43,7 @@ class AugmentConfig:
     speed_min: float = checked(0.7, _speed)
     speed_max: float = checked(1.3, _speed)
     pad_p: float = checked(0.15, probability)            # padded start, k uniform in [1, T-2]
+    still_p: float = checked(0.0, probability)           # the whole window its last frame (a still)
     dropout_p: float = checked(0.1, probability)
     dropout_noise: float = checked(0.15, nonnegative)    # std of the noise variant, inter-ocular units
 
@@ -167,4 +170,8 @@ def augment_batch(x: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator) -
         padded = rng.random(n) < cfg.pad_p
         if padded.any():
             x[padded] = pad_start(x[padded], rng.integers(1, t - 1, padded.sum()))
+    if cfg.still_p > 0 and t > 1:
+        still = rng.random(n) < cfg.still_p
+        if still.any():
+            x[still] = pad_start(x[still], np.full(still.sum(), t - 1))
     return x.astype(np.float32, copy=False)

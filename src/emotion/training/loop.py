@@ -1,8 +1,8 @@
 """The training loop: epochs of augmented, class-balanced batches; validation per source; early stopping;
 best/last checkpoints; resume; metrics JSON and plots.
 
-The validation score is the mean over sources of each source's validation macro-F1 (real photos and
-synthetic windows count alike, however many windows each has). A run directory holds ``best.pt``
+The validation score is the mean over sources of each source's class-balanced validation macro-F1
+(``emotion.training.metrics``; real photos and synthetic windows count alike, however many windows each has). A run directory holds ``best.pt``
 (highest validation score), ``last.pt`` (end of the latest epoch) with
 ``last_state.pt`` (its optimiser and scheduler state, for ``resume``), ``metrics.json``, ``confusion.png``,
 ``learning_curve.png``, ``val/<source>.npz`` (each source's validation windows, for ``evaluate``) and ``cache/`` (generated synthetic data, unless the config names a cache_dir).
@@ -216,14 +216,15 @@ class Trainer:
     def validate(self, model: torch.nn.Module | None = None) -> tuple[dict, float]:
         """Validation report and loss (plain cross-entropy, no smoothing). The report covers all validation
         windows, adds one report per source under ``parts`` and the selection score ``score``: the mean
-        macro-F1 of the parts, so a large source cannot hide a small one."""
+        over the parts of their class-balanced macro-F1, so neither a large source nor a common class can
+        hide a small one."""
         logits = predict_logits(model or self.model, self.val_x, self.cfg.optim.eval_batch_size)
         loss = float(F.cross_entropy(logits, self.val_y))
         predicted, truth = logits.argmax(1).numpy(), self.val_y.numpy()
         rep = evaluate_predictions(truth, predicted, EMOTIONS)
         rep["parts"] = {name: evaluate_predictions(truth[mask], predicted[mask], EMOTIONS)
                         for name, mask in self.data.val_parts.items()}
-        rep["score"] = float(np.mean([part["macro_f1"] for part in rep["parts"].values()]))
+        rep["score"] = float(np.mean([part["balanced_macro_f1"] for part in rep["parts"].values()]))
         return rep, loss
 
     def fit(self, resume: bool = False) -> dict:
@@ -251,9 +252,11 @@ class Trainer:
                 self.best_score, self.best_epoch = rep["score"], self.epoch
                 self._save("best.pt", rep)
             self._save_last(rep)
-            parts = " ".join(f"{name} {part['macro_f1']:.4f}" for name, part in rep["parts"].items())
-            self.log(f"epoch {self.epoch}: loss {train_loss:.4f} val loss {val_loss:.4f} "
-                     f"acc {rep['accuracy']:.4f} macro-F1 {rep['macro_f1']:.4f} ({parts}){' *' if improved else ''} "
+            parts = " ".join(f"{name} {part['macro_f1']:.4f}/{part['balanced_macro_f1']:.4f}"
+                             for name, part in rep["parts"].items())
+            self.log(f"epoch {self.epoch}: loss {train_loss:.4f} val loss {val_loss:.4f} acc {rep['accuracy']:.4f} "
+                     f"macro-F1 {rep['macro_f1']:.4f} (per source macro/balanced: {parts}) score {rep['score']:.4f}"
+                     f"{' *' if improved else ''} "
                      f"({self.elapsed_s / 60:.1f} min)")
         return self.finish(self._stop_reason() or "epochs done")
 
