@@ -1,6 +1,6 @@
 """Per-track smoothing of class probabilities, so labels do not flicker, without lagging an onset.
 
-Two stages, both configurable:
+Three stages, each optional:
 
 1. an exponential moving average of the probabilities whose time constant adapts to the change: frame-rate
    independent ``alpha = 1 - exp(-dt / tau)`` with ``tau = time_constant_ms / (1 + d / fast_change)``,
@@ -8,7 +8,13 @@ Two stages, both configurable:
    and the smoothed ones. Jitter (small ``d``) is averaged over ``time_constant_ms``; a real change (an
    onset moves ``d`` towards 1) passes within a frame or two, as a one-euro filter lets fast motion
    through. ``fast_change = 0`` keeps the time constant fixed; ``time_constant_ms = 0`` disables stage 1;
-2. optional hysteresis on the label: the reported label changes only when another class's smoothed
+2. a sticky state filter (``stay_ms > 0``): the forward pass of a hidden Markov model whose state, the
+   face's emotion, stays from one frame to the next with probability ``exp(-dt / stay_ms)`` (else it
+   jumps to any class alike) and whose evidence is the averaged probabilities raised to ``evidence``
+   (< 1, since consecutive windows overlap in all but one frame and are far from independent). The
+   shown probabilities are the filter's belief: a near tie that jitter tips back and forth stays with the
+   class the face has shown, while a clear change (an onset) overturns the belief within a few frames;
+3. optional hysteresis on the label: the reported label changes only when another class's smoothed
    probability beats the current label's by at least ``switch_margin``. While it holds a label that is
    not the top class of the shown probabilities, ``held`` is true and clients should say so.
 
@@ -27,18 +33,24 @@ NOMINAL_FRAME_MS: float = 1000.0 / 30.0
 
 @dataclass(frozen=True)
 class SmoothingConfig:
-    """Smoothing settings (config keys ``Smoothing.TimeConstantMs``, ``Smoothing.FastChange`` and
-    ``Smoothing.SwitchMargin``)."""
+    """Smoothing settings (config keys ``Smoothing.TimeConstantMs``, ``Smoothing.SwitchMargin``,
+    ``Smoothing.FastChange``, ``Smoothing.StayMs`` and ``Smoothing.Evidence``)."""
 
     time_constant_ms: float = 200.0
     switch_margin: float = 0.0
     fast_change: float = 0.1
+    stay_ms: float = 0.0
+    evidence: float = 0.5
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.time_constant_ms) and self.time_constant_ms >= 0):
             raise ValueError(f"time_constant_ms must be a finite number >= 0, got {self.time_constant_ms}")
         if not (math.isfinite(self.fast_change) and self.fast_change >= 0):
             raise ValueError(f"fast_change must be a finite number >= 0, got {self.fast_change}")
+        if not (math.isfinite(self.stay_ms) and self.stay_ms >= 0):
+            raise ValueError(f"stay_ms must be a finite number >= 0, got {self.stay_ms}")
+        if not (0.0 < self.evidence <= 1.0):
+            raise ValueError(f"evidence must lie in (0, 1], got {self.evidence}")
         if not (0.0 <= self.switch_margin < 1.0):
             raise ValueError(f"switch_margin must lie in [0, 1), got {self.switch_margin}")
 
@@ -56,29 +68,44 @@ class TrackSmoother:
         self.config = config
         self.probabilities: np.ndarray | None = None
         self.label_index: int | None = None
+        self._averaged: np.ndarray | None = None
         self._last_ms: float | None = None
 
     def update(self, probabilities: np.ndarray, timestamp_ms: float) -> np.ndarray:
-        """Fold one observation in; returns the smoothed probabilities (also kept in ``.probabilities``)."""
+        """Fold one observation in; returns the shown probabilities (also kept in ``.probabilities``)."""
         p = np.asarray(probabilities, dtype=np.float64)
-        if self.probabilities is None or self.config.time_constant_ms == 0:
-            smoothed = p
-        else:
-            dt = timestamp_ms - self._last_ms if self._last_ms is not None else 0.0
-            if dt <= 0:  # repeated or out-of-order timestamp: weigh it like one frame at 30 fps
-                dt = NOMINAL_FRAME_MS
-            tau = self.config.time_constant_ms
-            if self.config.fast_change > 0:
-                tau /= 1.0 + 0.5 * float(np.abs(p - self.probabilities).sum()) / self.config.fast_change
-            alpha = 1.0 - math.exp(-dt / tau)
-            smoothed = (1.0 - alpha) * self.probabilities + alpha * p
+        dt = NOMINAL_FRAME_MS
+        if self._last_ms is not None and timestamp_ms > self._last_ms:  # repeated or out-of-order: one frame
+            dt = timestamp_ms - self._last_ms
         self._last_ms = timestamp_ms
-        self.probabilities = smoothed
-        best = int(np.argmax(smoothed))
+        self._averaged = self._average(p, dt)
+        shown = self._filter(self._averaged, dt)
+        self.probabilities = shown
+        best = int(np.argmax(shown))
         current = self.label_index
-        if current is None or smoothed[best] - smoothed[current] >= self.config.switch_margin:
+        if current is None or shown[best] - shown[current] >= self.config.switch_margin:
             self.label_index = best
-        return smoothed.astype(np.float32)
+        return shown.astype(np.float32)
+
+    def _average(self, p: np.ndarray, dt: float) -> np.ndarray:
+        """Stage 1: the exponential average with its change-adapted time constant."""
+        previous, tau = self._averaged, self.config.time_constant_ms
+        if previous is None or tau == 0:
+            return p
+        if self.config.fast_change > 0:
+            tau /= 1.0 + 0.5 * float(np.abs(p - previous).sum()) / self.config.fast_change
+        alpha = 1.0 - math.exp(-dt / tau)
+        return (1.0 - alpha) * previous + alpha * p
+
+    def _filter(self, q: np.ndarray, dt: float) -> np.ndarray:
+        """Stage 2: one forward step of the sticky state filter (the belief after this evidence)."""
+        belief = self.probabilities
+        if belief is None or self.config.stay_ms == 0:
+            return q
+        stay = math.exp(-dt / self.config.stay_ms)
+        prior = stay * belief + (1.0 - stay) / len(belief)
+        posterior = prior * np.power(np.clip(q, 1e-12, 1.0), self.config.evidence)
+        return posterior / posterior.sum()
 
     @property
     def held(self) -> bool:

@@ -36,15 +36,17 @@ FPS: float = 30.0
 SETTLE_FRAMES: int = 3            # the label must stay for this many frames (100 ms) to count as reached
 HELD_AFTER_MS: float = 500.0      # held stretches start this long after the apex / the range start
 CANDIDATES: tuple[SmoothingConfig, ...] = (
-    SmoothingConfig(0.0, 0.0, 0.0),
-    SmoothingConfig(200.0, 0.1, 0.0),       # the rule before this benchmark existed
-    SmoothingConfig(100.0, 0.0, 0.0),
+    SmoothingConfig(0.0, 0.0, 0.0),                       # the network's own probabilities
+    SmoothingConfig(200.0, 0.1, 0.0),                     # the rule before this benchmark existed
     SmoothingConfig(200.0, 0.0, 0.0),
     SmoothingConfig(200.0, 0.0, 0.1),
-    SmoothingConfig(300.0, 0.0, 0.1),
-    SmoothingConfig(300.0, 0.0, 0.05),
-    SmoothingConfig(500.0, 0.0, 0.05),
-    SmoothingConfig(500.0, 0.0, 0.1),
+    SmoothingConfig(0.0, 0.0, 0.0, 1000.0, 0.3),
+    SmoothingConfig(0.0, 0.0, 0.0, 1000.0, 0.5),
+    SmoothingConfig(0.0, 0.0, 0.0, 3000.0, 0.3),
+    SmoothingConfig(0.0, 0.0, 0.0, 3000.0, 0.5),
+    SmoothingConfig(0.0, 0.0, 0.0, 10000.0, 0.5),
+    SmoothingConfig(100.0, 0.0, 0.1, 3000.0, 0.5),
+    SmoothingConfig(100.0, 0.0, 0.1, 10000.0, 0.5),
 )
 
 
@@ -216,7 +218,7 @@ def _table(results: dict) -> str:
     lines = []
     for part, rows in results.items():
         lines.append(f"[{part}]")
-        lines.append(f"{'tau ms':>6} {'margin':>6} {'fast':>5} | {'onsets':>6} {'median':>7} {'p90':>7} "
+        lines.append(f"{'tau ms':>6} {'margin':>6} {'fast':>5} {'stay ms':>7} {'evid':>4} | {'onsets':>6} {'median':>7} {'p90':>7} "
                      f"{'<=150':>6} {'missed':>6} | {'flips/min':>9} {'held acc':>8}")
         for row in rows:
             c, r = row["config"], row["figures"]
@@ -224,7 +226,8 @@ def _table(results: dict) -> str:
             def f(key: str, fmt: str) -> str:
                 v = r[key]
                 return format(v, fmt) if v is not None and np.isfinite(v) else "-" if v is None else "inf"
-            lines.append(f"{c['time_constant_ms']:>6.0f} {c['switch_margin']:>6.2f} {c['fast_change']:>5.2f} | "
+            lines.append(f"{c['time_constant_ms']:>6.0f} {c['switch_margin']:>6.2f} {c['fast_change']:>5.2f} "
+                         f"{c['stay_ms']:>7.0f} {c['evidence']:>4.1f} | "
                          f"{r['onsets']:>6d} {f('onset_delay_ms_median', '7.0f')} {f('onset_delay_ms_p90', '7.0f')} "
                          f"{f('onset_within_150ms', '6.2f')} {f('onset_missed', '6.2f')} | "
                          f"{f('held_flips_per_min', '9.2f')} {f('held_accuracy', '8.3f')}")
