@@ -43,7 +43,7 @@ from emotion.perception.crop import face_crop
 from emotion.perception.detector import LandmarkDetector
 from emotion.perception.image import CHANNEL_ORDERS, ImageError, decode_timage
 from emotion.perception.tracking import CONFIG_PREFIX, TrackerConfig, field_type
-from emotion.smoothing import SmoothingConfig
+from emotion.smoothing import SMOOTHING_KEYS, SmoothingConfig
 from emotion.states import FaceState
 from genericworker import GenericWorker
 
@@ -118,6 +118,10 @@ class SpecificWorker(GenericWorker):
                       doc="label hysteresis: another class must lead by this much to take over"),
         ParameterSpec("Smoothing.FastChange", float, SmoothingConfig.fast_change, minimum=0.0, maximum=1.0,
                       doc="probability change that halves the time constant (0: fixed time constant)"),
+        ParameterSpec("Smoothing.StayMs", float, SmoothingConfig.stay_ms, minimum=0.0, maximum=600_000.0,
+                      doc="state filter: mean time an emotion stays in its prior, ms (0: no filter)"),
+        ParameterSpec("Smoothing.Evidence", float, SmoothingConfig.evidence, minimum=0.01, maximum=1.0,
+                      doc="state filter: exponent of the network's probabilities as evidence"),
         ParameterSpec("Cameras.IdleS", float, 30.0, minimum=0.1, doc="drop a camera's tracks after this silence"),
         ParameterSpec("Cameras.Max", int, 16, minimum=1, maximum=1024,
                       doc="most cameras tracked at once (the longest silent one is dropped)"),
@@ -133,9 +137,7 @@ class SpecificWorker(GenericWorker):
         self.classifier = self._load_classifier()
         self.detector = detector if detector is not None else LandmarkDetector()
         self.tracker_config = self.tracker_settings(params)
-        self.smoothing = SmoothingConfig(float(params["Smoothing.TimeConstantMs"]),
-                                         float(params["Smoothing.SwitchMargin"]),
-                                         float(params["Smoothing.FastChange"]))
+        self.smoothing = SmoothingConfig(*(float(params[f"Smoothing.{key}"]) for key in SMOOTHING_KEYS))
         self.labels = styled_names(self.classifier.class_names, str(params["Labels.Style"]))
         self.camera = CameraInput(
             poll_source(str(params["Camera.Mode"]), self.camerargbdsimple_proxy, self.camerasimple_proxy,

@@ -40,10 +40,10 @@ def test_onset_delay_and_flips_are_measured_against_the_apex():
     truth = np.where(np.arange(90) >= 30, HAPPY, NEUTRAL)
     held = np.arange(90) >= 45
     seq = Sequence(probs, truth, held, 30, HAPPY, 20, "test")
-    raw = score([seq], SmoothingConfig(0.0, 0.0, 0.0))
+    raw = score([seq], SmoothingConfig(0.0, 0.0, 0.0, 0.0))
     assert raw["onset_delay_ms_median"] == 0.0 and raw["onset_within_150ms"] == 1.0
     assert raw["held_flips_per_min"] == 0.0 and raw["held_accuracy"] == 1.0
-    slow = score([seq], SmoothingConfig(1000.0, 0.0, 0.0))
+    slow = score([seq], SmoothingConfig(1000.0, 0.0, 0.0, 0.0))
     assert slow["onset_delay_ms_median"] > 500 and slow["onset_within_150ms"] == 0.0
 
 
@@ -51,7 +51,7 @@ def test_smoothing_trades_flicker_against_delay():
     probs = _step(600, 300, noise=0.25, seed=1)
     truth = np.where(np.arange(600) >= 300, HAPPY, NEUTRAL)
     seq = Sequence(probs, truth, np.arange(600) >= 320, 300, HAPPY, 250, "noisy")
-    raw, smooth = (score([seq], c) for c in (SmoothingConfig(0.0, 0.0, 0.0), SmoothingConfig(300.0, 0.0, 0.0)))
+    raw, smooth = (score([seq], c) for c in (SmoothingConfig(0.0, 0.0, 0.0, 0.0), SmoothingConfig(300.0, 0.0, 0.0, 0.0)))
     assert raw["held_flips_per_min"] > 10 * max(smooth["held_flips_per_min"], 0.1)
     assert smooth["onset_delay_ms_median"] > raw["onset_delay_ms_median"]
     assert (smoothed_labels(np.full((3, 5), np.nan), SmoothingConfig()) == -1).all()

@@ -11,7 +11,8 @@ Three stages, each optional:
 2. a sticky state filter (``stay_ms > 0``): the forward pass of a hidden Markov model whose state, the
    face's emotion, stays from one frame to the next with probability ``exp(-dt / stay_ms)`` (else it
    jumps to any class alike) and whose evidence is the averaged probabilities raised to ``evidence``
-   (< 1, since consecutive windows overlap in all but one frame and are far from independent). The
+   per 33 ms of video (< 1, since consecutive windows overlap in all but one frame and are far from
+   independent; scaled by the frame interval, so 24 and 30 fps video are filtered alike). The
    shown probabilities are the filter's belief: a near tie that jitter tips back and forth stays with the
    class the face has shown, while a clear change (an onset) overturns the belief within a few frames;
 3. optional hysteresis on the label: the reported label changes only when another class's smoothed
@@ -19,7 +20,8 @@ Three stages, each optional:
    not the top class of the shown probabilities, ``held`` is true and clients should say so.
 
 With ``switch_margin = 0`` (the default) the label is always the top class of the shown probabilities.
-The defaults are tuned by ``python -m emotion bench temporal`` (weights/MODEL_CARD.md). The first
+The defaults (the state filter alone: ``stay_ms = 700``, ``evidence = 0.3``) are tuned by
+``python -m emotion bench temporal`` on the shipped weights (weights/MODEL_CARD.md, "Onsets and flicker"). The first
 observation of a track is reported as it is.
 """
 
@@ -29,6 +31,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 NOMINAL_FRAME_MS: float = 1000.0 / 30.0
+SMOOTHING_KEYS: tuple[str, ...] = ("TimeConstantMs", "SwitchMargin", "FastChange", "StayMs", "Evidence")
+"""The component's ``Smoothing.<key>`` config keys, in ``SmoothingConfig`` field order."""
 
 
 @dataclass(frozen=True)
@@ -36,11 +40,11 @@ class SmoothingConfig:
     """Smoothing settings (config keys ``Smoothing.TimeConstantMs``, ``Smoothing.SwitchMargin``,
     ``Smoothing.FastChange``, ``Smoothing.StayMs`` and ``Smoothing.Evidence``)."""
 
-    time_constant_ms: float = 200.0
+    time_constant_ms: float = 0.0
     switch_margin: float = 0.0
     fast_change: float = 0.1
-    stay_ms: float = 0.0
-    evidence: float = 0.5
+    stay_ms: float = 700.0
+    evidence: float = 0.3
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.time_constant_ms) and self.time_constant_ms >= 0):
@@ -104,7 +108,8 @@ class TrackSmoother:
             return q
         stay = math.exp(-dt / self.config.stay_ms)
         prior = stay * belief + (1.0 - stay) / len(belief)
-        posterior = prior * np.power(np.clip(q, 1e-12, 1.0), self.config.evidence)
+        weight = self.config.evidence * min(dt / NOMINAL_FRAME_MS, 3.0)     # evidence per 33 ms of video
+        posterior = prior * np.power(np.clip(q, 1e-12, 1.0), weight)
         return posterior / posterior.sum()
 
     @property

@@ -36,17 +36,14 @@ FPS: float = 30.0
 SETTLE_FRAMES: int = 3            # the label must stay for this many frames (100 ms) to count as reached
 HELD_AFTER_MS: float = 500.0      # held stretches start this long after the apex / the range start
 CANDIDATES: tuple[SmoothingConfig, ...] = (
-    SmoothingConfig(0.0, 0.0, 0.0),                       # the network's own probabilities
-    SmoothingConfig(200.0, 0.1, 0.0),                     # the rule before this benchmark existed
-    SmoothingConfig(200.0, 0.0, 0.0),
-    SmoothingConfig(200.0, 0.0, 0.1),
+    SmoothingConfig(0.0, 0.0, 0.0, 0.0),                  # the network's own probabilities
+    SmoothingConfig(200.0, 0.1, 0.0, 0.0),                # the rule before this benchmark existed
+    SmoothingConfig(200.0, 0.0, 0.1, 0.0),                # a change-adapted average alone
+    SmoothingConfig(0.0, 0.0, 0.0, 500.0, 0.5),           # the sticky state filter alone: faster ...
+    SmoothingConfig(0.0, 0.0, 0.0, 700.0, 0.5),
+    SmoothingConfig(),                                    # ... the default ...
     SmoothingConfig(0.0, 0.0, 0.0, 1000.0, 0.3),
-    SmoothingConfig(0.0, 0.0, 0.0, 1000.0, 0.5),
-    SmoothingConfig(0.0, 0.0, 0.0, 3000.0, 0.3),
-    SmoothingConfig(0.0, 0.0, 0.0, 3000.0, 0.5),
-    SmoothingConfig(0.0, 0.0, 0.0, 10000.0, 0.5),
-    SmoothingConfig(100.0, 0.0, 0.1, 3000.0, 0.5),
-    SmoothingConfig(100.0, 0.0, 0.1, 10000.0, 0.5),
+    SmoothingConfig(0.0, 0.0, 0.0, 1500.0, 0.3),          # ... stickier
 )
 
 
@@ -66,6 +63,7 @@ class Sequence:
     target: int | None
     search_from: int
     kind: str
+    fps: float = FPS
 
 
 def causal_windows(frames: np.ndarray, window: int) -> np.ndarray:
@@ -121,12 +119,12 @@ def photo_sequences(classifier, stills_path: Path, per_class: int, seed: int) ->
 def clip_sequences(classifier, manifest: Path, media: Path) -> list[Sequence]:
     """The hand-labelled real clips: main face's raw probabilities per frame, ranges as truth."""
     from emotion.datasets.manifest import manifest_jobs
-    from emotion.datasets.video import iter_frames
+    from emotion.datasets.video import iter_frames, source_fps
     from emotion.engine import EmotionEngine
 
     sequences = []
     for job in manifest_jobs(manifest, media):
-        engine = EmotionEngine(classifier, smoothing=SmoothingConfig(0.0, 0.0, 0.0))
+        engine = EmotionEngine(classifier, smoothing=CANDIDATES[0])
         per_track: dict[int, dict[int, np.ndarray]] = {}
         count = 0
         for index, time_s, frame in iter_frames(job.source):
@@ -141,54 +139,55 @@ def clip_sequences(classifier, manifest: Path, media: Path) -> list[Sequence]:
             probs[index] = p
         truth = job.frame_labels(count)
         held = np.zeros(count, bool)
-        skip = int(HELD_AFTER_MS * FPS / 1000)
+        fps = source_fps(job.source)
+        skip = int(HELD_AFTER_MS * fps / 1000)
         ordered = sorted(job.segments)
         for k, (start, end, label) in enumerate(ordered):
             held[start + skip:count if end is None else end] = True
             if k and ordered[k - 1][2] != label and ordered[k - 1][1] is not None:
                 sequences.append(Sequence(probs, truth, np.zeros(count, bool), start, label, ordered[k - 1][1],
-                                          "clip onset"))
-        sequences.append(Sequence(probs, truth, held, None, None, 0, "clip held"))
+                                          "clip onset", fps))
+        sequences.append(Sequence(probs, truth, held, None, None, 0, "clip held", fps))
     return sequences
 
 
-def smoothed_labels(probabilities: np.ndarray, config: SmoothingConfig) -> np.ndarray:
+def smoothed_labels(probabilities: np.ndarray, config: SmoothingConfig, fps: float = FPS) -> np.ndarray:
     """The label a candidate shows at each frame (-1 where there is no face). Shape: (F, C) -> (F,)."""
     smoother = TrackSmoother(config)
     out = np.full(len(probabilities), -1)
     for f, p in enumerate(probabilities):
         if np.isfinite(p).all():
-            smoother.update(p, f * 1000.0 / FPS)
+            smoother.update(p, f * 1000.0 / fps)
             out[f] = smoother.label_index
     return out
 
 
-def onset_delay_ms(labels: np.ndarray, apex: int, target: int, search_from: int) -> float:
+def onset_delay_ms(labels: np.ndarray, apex: int, target: int, search_from: int, fps: float = FPS) -> float:
     """Delay of the first settled target label after ``search_from`` relative to the apex (inf: never)."""
     hit = labels == target
     for f in range(search_from, len(labels) - SETTLE_FRAMES + 1):
         if hit[f:f + SETTLE_FRAMES].all():
-            return (f - apex) * 1000.0 / FPS
+            return (f - apex) * 1000.0 / fps
     return float("inf")
 
 
 def score(sequences: list[Sequence], config: SmoothingConfig) -> dict:
     """One candidate's figures over the sequences (see the module docstring)."""
-    delays, flips, held_frames, held_right = [], 0, 0, 0
+    delays, flips, held_frames, held_right, minutes = [], 0, 0, 0, 0.0
     for seq in sequences:
-        labels = smoothed_labels(seq.probabilities, config)
+        labels = smoothed_labels(seq.probabilities, config, seq.fps)
         if seq.apex is not None:
-            delays.append(onset_delay_ms(labels, seq.apex, seq.target, seq.search_from))
+            delays.append(onset_delay_ms(labels, seq.apex, seq.target, seq.search_from, seq.fps))
         shown = seq.held & (labels >= 0)
         if shown.any():
             idx = np.flatnonzero(shown)
             runs = np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1)
             flips += sum(int((np.diff(labels[r]) != 0).sum()) for r in runs)
             held_frames += int(shown.sum())
+            minutes += shown.sum() / seq.fps / 60.0
             held_right += int((labels[shown] == seq.truth[shown]).sum())
     delays = np.array(delays)
     finite = np.isfinite(delays)
-    minutes = held_frames / FPS / 60.0
     return {
         "onsets": int(len(delays)),
         "onset_delay_ms_median": float(np.median(delays)) if len(delays) else None,

@@ -50,6 +50,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fast-change", type=float, default=SmoothingConfig.fast_change,
                         help=f"probability change that halves the time constant, 0 = fixed "
                              f"(default {SmoothingConfig.fast_change})")
+    parser.add_argument("--stay-ms", type=float, default=SmoothingConfig.stay_ms,
+                        help=f"state filter: mean time an emotion stays, ms, 0 = no filter "
+                             f"(default {SmoothingConfig.stay_ms})")
+    parser.add_argument("--evidence", type=float, default=SmoothingConfig.evidence,
+                        help=f"state filter: exponent of the probabilities as evidence (default {SmoothingConfig.evidence})")
     parser.add_argument("--quiet", action="store_true", help="no timeline summary")
 
 
@@ -149,7 +154,8 @@ def run(args: argparse.Namespace) -> int:
     tracking = tracker_config(args)
     classifier = EmotionClassifier.from_checkpoint(args.weights)
     try:
-        smoothing = SmoothingConfig(args.time_constant_ms, args.switch_margin, args.fast_change)
+        smoothing = SmoothingConfig(args.time_constant_ms, args.switch_margin, args.fast_change, args.stay_ms,
+                                    args.evidence)
     except ValueError as exc:
         print(f"analyze: {exc}", file=sys.stderr)
         return 2
