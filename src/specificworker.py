@@ -14,12 +14,19 @@ Label policy for a track whose buffer is still short (``bufferFrames < windowFra
 from its first frame on, the missing history padded with its earliest frame (``emotion.engine``); the
 fill tells a client how much history stands behind the label.
 
-Engines of cameras silent for ``Cameras.IdleS`` are dropped, and at most ``Cameras.Max`` are kept. Bad
-input (malformed images, failing polls) is counted and logged at most once per ``Log.IntervalS`` per
+Camera admission (``emotion.camera.admission``): a camera's silence is measured from its frames' arrival
+(``CameraInput.heard``), never from compute; engines of cameras silent for ``Cameras.IdleS`` are dropped;
+at most ``Cameras.Max`` are kept, new camera ids are admitted at ``Cameras.NewPerS`` at most, and a new one
+replaces the longest silent camera only when that one has been silent ``Cameras.EvictAfterS`` (else the
+new id's frames are refused before they are decoded). Track ids are the component's, never reused while
+it runs (a new engine continues the numbering), so a client sees a reset as a new ``trackId``. Frames
+over ``Frames.MaxPixels`` are refused from their declared size, before decoding. Bad input (malformed
+images, refused cameras, failing polls) is counted and logged at most once per ``Log.IntervalS`` per
 kind, with its reason. Counters show in CommonBehavior.getParameterList as ``Stats.*``.
 """
 
 import collections
+import itertools
 import threading
 import time
 from dataclasses import dataclass, fields
@@ -28,6 +35,7 @@ from typing import Any, Sequence
 
 import Ice
 
+from emotion.camera.admission import Admission
 from emotion.camera.sources import MODES, poll_source
 from emotion.camera.stage import CameraInput, Frame
 from emotion.engine import EmotionEngine, FrameJob, process_frames
@@ -41,7 +49,7 @@ from emotion.middleware.slices import load_interfaces
 from emotion.middleware.topics import TopicUnavailable
 from emotion.perception.crop import face_crop
 from emotion.perception.detector import LandmarkDetector
-from emotion.perception.image import CHANNEL_ORDERS, ImageError, decode_timage
+from emotion.perception.image import CHANNEL_ORDERS, MAX_PIXELS, ImageError, decode_timage
 from emotion.perception.tracking import CONFIG_PREFIX, TrackerConfig, field_type
 from emotion.smoothing import SMOOTHING_KEYS, SmoothingConfig
 from emotion.states import FaceState
@@ -62,12 +70,13 @@ def _perception_specs() -> tuple[ParameterSpec, ...]:
         for f in fields(TrackerConfig) if f.name != "window")
 
 
-def to_emotion_state(face: FaceState, camera_id: int, alivetime: int, label: str) -> Any:
+def to_emotion_state(face: FaceState, camera_id: int, alivetime: int, label: str, track_id: int | None = None) -> Any:
     """A FaceState as RoboCompEmotionRecognition.EmotionState (landmarks interleaved x0, y0, x1, ...):
-    ``alivetime`` identifies the frame, ``label`` is the face's label in the configured style."""
+    ``alivetime`` identifies the frame, ``label`` is the face's label in the configured style, ``track_id``
+    the component's id of the track (default: the engine's)."""
     x, y, w, h = face.box
     return RoboCompEmotionRecognition.EmotionState(
-        trackId=int(face.track_id), cameraId=int(camera_id), x=int(x), y=int(y), w=int(w), h=int(h),
+        trackId=int(face.track_id if track_id is None else track_id), cameraId=int(camera_id), x=int(x), y=int(y), w=int(w), h=int(h),
         emotion=label, probabilities=[float(p) for p in face.probabilities],
         confidence=float(face.confidence), alivetime=int(alivetime), bufferFrames=int(face.buffer_frames),
         windowFrames=int(face.window_frames), landmarks=face.landmarks.astype(float).ravel().tolist())
@@ -89,10 +98,10 @@ def to_facial_emotion(face: FaceState, frame_bgr: Any, crop_size: int) -> Any:
 
 @dataclass
 class _Camera:
-    """One camera's engine and when it was last heard from (time.monotonic)."""
+    """One camera's engine and its tracks' component-wide ids (engine track id -> published trackId)."""
 
     engine: EmotionEngine
-    last_seen: float
+    track_ids: dict[int, int]
 
 
 class SpecificWorker(GenericWorker):
@@ -105,6 +114,9 @@ class SpecificWorker(GenericWorker):
                       doc="byte order of the camera's colour pixels (zed_camera: RGB)"),
         ParameterSpec("Frames.MaxAgeMs", int, 0, editable=True, minimum=0,
                       doc="drop frames older than this at compute time (0 keeps all)"),
+        ParameterSpec("Frames.MaxPixels", int, MAX_PIXELS, editable=True, minimum=1, maximum=8192 * 8192,
+                      doc="refuse frames of more pixels (width x height, from the declared and the JPEG/PNG "
+                          "header size) before decoding them"),
         ParameterSpec("Labels.Style", str, "default", choices=tuple(LABEL_STYLES),
                       doc="default: the model's class names; robocomp2: emotionrecognition2's (Angry, Surprised)"),
         ParameterSpec("FacialEmotion.CropSize", int, 48, editable=True, minimum=0, maximum=512,
@@ -125,6 +137,10 @@ class SpecificWorker(GenericWorker):
         ParameterSpec("Cameras.IdleS", float, 30.0, minimum=0.1, doc="drop a camera's tracks after this silence"),
         ParameterSpec("Cameras.Max", int, 16, minimum=1, maximum=1024,
                       doc="most cameras tracked at once (the longest silent one is dropped)"),
+        ParameterSpec("Cameras.NewPerS", float, 1.0, minimum=0.01, maximum=1000.0,
+                      doc="most new camera ids admitted per second (after a first burst of Cameras.Max)"),
+        ParameterSpec("Cameras.EvictAfterS", float, 5.0, minimum=0.0,
+                      doc="a new camera replaces the longest silent one only after this silence"),
         ParameterSpec("Log.IntervalS", float, 5.0, minimum=0.1, doc="at most one log line per kind of problem per"
                       " this many seconds"),
     ) + _perception_specs()
@@ -146,10 +162,12 @@ class SpecificWorker(GenericWorker):
         self._latest: dict[int, list] = {}
         self._facial: dict[int, list] = {}
         self._cameras: dict[int, _Camera] = {}
+        self.admission = Admission(float(params["Cameras.NewPerS"]), int(params["Cameras.Max"]))
+        self._track_ids = itertools.count(1)
         self._publish_times: collections.deque[float] = collections.deque(maxlen=1000)
         self.stats: dict[str, Value] = dict.fromkeys(
-            ("frames_processed", "frames_invalid", "faces", "faces_total", "published", "publish_failed",
-             "pipeline_errors", "cameras", "cameras_dropped"), 0)
+            ("frames_processed", "frames_invalid", "frames_refused", "faces", "faces_total", "published",
+             "publish_failed", "pipeline_errors", "cameras", "cameras_dropped"), 0)
         self.stats.update(dict.fromkeys(("inference_ms", "perception_ms", "compute_ms", "latency_ms"), 0.0))
 
     @staticmethod
@@ -173,17 +191,38 @@ class SpecificWorker(GenericWorker):
         self.wake()
 
     # --- cameras ------------------------------------------------------------------------------------
-    def _engine(self, camera_id: int) -> EmotionEngine:
-        """The camera's engine (created on its first frame; the longest silent one goes beyond Cameras.Max)."""
-        now = time.monotonic()
-        camera = self._cameras.get(camera_id)
-        if camera is None:
-            while len(self._cameras) >= int(self.params["Cameras.Max"]):
-                self._drop_camera(min(self._cameras, key=lambda c: self._cameras[c].last_seen))
-            engine = EmotionEngine(self.classifier, self.tracker_config, self.smoothing, detector=self.detector)
-            camera = self._cameras[camera_id] = _Camera(engine, now)
-        camera.last_seen = now
-        return camera.engine
+    def _silent_camera(self) -> int | None:
+        """The camera that may make room for a new one: the longest silent, when silent Cameras.EvictAfterS."""
+        silent = min(self._cameras, key=self.camera.heard, default=None)
+        if silent is None or time.monotonic() - self.camera.heard(silent) < float(self.params["Cameras.EvictAfterS"]):
+            return None
+        return silent
+
+    def _refusal(self, camera_id: int) -> str | None:
+        """Why a frame of a camera not tracked yet cannot start one now (None: it can); changes nothing."""
+        if len(self._cameras) >= int(self.params["Cameras.Max"]) and self._silent_camera() is None:
+            return f"{len(self._cameras)} cameras (Cameras.Max), none silent for Cameras.EvictAfterS"
+        if not self.admission.available():
+            return "new camera ids arrive faster than Cameras.NewPerS"
+        return None
+
+    def _add_camera(self, camera_id: int) -> _Camera:
+        """Track a new camera (its first good frame), in the place of the longest silent one when full."""
+        self.admission.take()
+        if len(self._cameras) >= int(self.params["Cameras.Max"]):
+            self._drop_camera(self._silent_camera())
+        engine = EmotionEngine(self.classifier, self.tracker_config, self.smoothing, detector=self.detector)
+        camera = self._cameras[camera_id] = _Camera(engine, {})
+        return camera
+
+    def _track_id(self, camera: _Camera, track_id: int) -> int:
+        """The component-wide id of one of the camera's tracks (new tracks take the next one)."""
+        live = {t.track_id for t in camera.engine.tracker.tracks}
+        for gone in [t for t in camera.track_ids if t not in live and t != track_id]:
+            del camera.track_ids[gone]
+        if track_id not in camera.track_ids:
+            camera.track_ids[track_id] = next(self._track_ids)
+        return camera.track_ids[track_id]
 
     def _drop_camera(self, camera_id: int) -> None:
         del self._cameras[camera_id]
@@ -196,7 +235,7 @@ class SpecificWorker(GenericWorker):
 
     def _drop_idle_cameras(self) -> None:
         limit = time.monotonic() - float(self.params["Cameras.IdleS"])
-        for camera_id in [c for c, cam in self._cameras.items() if cam.last_seen < limit]:
+        for camera_id in [c for c in self._cameras if self.camera.heard(c) < limit]:
             self._drop_camera(camera_id)
 
     # --- the loop -----------------------------------------------------------------------------------
@@ -205,15 +244,24 @@ class SpecificWorker(GenericWorker):
         self._drop_idle_cameras()
         frames, jobs = [], []
         order = str(self.params["Camera.ChannelOrder"])
+        max_pixels = int(self.params["Frames.MaxPixels"])
         for frame in self.camera.take(int(self.params["Frames.MaxAgeMs"])):
+            camera = self._cameras.get(frame.camera_id)
+            refusal = None if camera is not None else self._refusal(frame.camera_id)
+            if refusal is not None:                             # refused before any decoding
+                self.stats["frames_refused"] += 1
+                self.camera.forget(frame.camera_id)
+                self.log.report("camera refused", f"camera {frame.camera_id}: {refusal}", detail=refusal)
+                continue
             try:
-                pixels = decode_timage(frame.image, order)
+                pixels = decode_timage(frame.image, order, max_pixels)
             except ImageError as exc:
                 self.stats["frames_invalid"] += 1
                 self.log.report("frame refused", f"camera {frame.camera_id}: {exc}", detail=message_shape(str(exc)))
                 continue
+            camera = camera if camera is not None else self._add_camera(frame.camera_id)
             frames.append(frame)
-            jobs.append(FrameJob(self._engine(frame.camera_id), pixels, frame.time_ms))
+            jobs.append(FrameJob(camera.engine, pixels, frame.time_ms))
         if jobs:
             self._process(frames, jobs)
         self.stats["cameras"] = len(self._cameras)
@@ -233,7 +281,9 @@ class SpecificWorker(GenericWorker):
         faces = 0
         crop_size = int(self.params["FacialEmotion.CropSize"])
         for frame, job, faces_of_frame in zip(frames, jobs, result.states):
-            states = [to_emotion_state(face, frame.camera_id, frame.alivetime, self.labels.get(face.label, face.label))
+            camera = self._cameras.get(frame.camera_id)
+            states = [to_emotion_state(face, frame.camera_id, frame.alivetime, self.labels.get(face.label, face.label),
+                                       None if camera is None else self._track_id(camera, face.track_id))
                       for face in faces_of_frame]
             facial = [to_facial_emotion(face, job.frame, crop_size) for face in faces_of_frame]
             faces += len(states)

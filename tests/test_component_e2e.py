@@ -186,7 +186,8 @@ def test_worker_refuses_bad_images_with_a_rate_limited_reason(make_worker, clip)
 
 
 def test_worker_drops_silent_and_surplus_cameras(make_worker, clip):
-    worker, _, _ = make_worker(**{"Cameras.IdleS": 0.2, "Cameras.Max": 2})
+    worker, _, _ = make_worker(**{"Cameras.IdleS": 0.2, "Cameras.Max": 2, "Cameras.EvictAfterS": 0.0,
+                                           "Cameras.NewPerS": 1000.0})
     frame = clip[1][0]
     for camera_id in (1, 2, 3):                                          # a third camera: the oldest goes
         push(worker, frame, camera_id)

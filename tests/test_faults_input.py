@@ -63,6 +63,31 @@ def _with_sof_size(jpeg: bytes, width: int, height: int) -> bytes:
     return jpeg[:sof + 5] + height.to_bytes(2, "big") + width.to_bytes(2, "big") + jpeg[sof + 9:]
 
 
+def _png_claiming(side: int) -> bytes:
+    """A small valid PNG whose IHDR claims ``side`` x ``side`` (a decompression bomb's header)."""
+    png = bytearray(_png())
+    png[16:20] = side.to_bytes(4, "big")
+    png[20:24] = side.to_bytes(4, "big")
+    return bytes(png)
+
+
+def _png() -> bytes:
+    import cv2
+    return cv2.imencode(".png", _frame())[1].tobytes()
+
+
+def _png_bad_crc() -> bytes:
+    png = bytearray(_png())
+    png[45] ^= 0xFF                                 # inside the IDAT data: its CRC no longer matches
+    return bytes(png)
+
+
+def _corrupt_jpeg(jpeg: bytes) -> bytes:
+    """The JPEG's scan cut short and filled with junk, then an end marker: libjpeg decodes it with a warning."""
+    sos = jpeg.find(b"\xff\xda")
+    return jpeg[:sos + 20] + b"\x13\x37" * 40 + b"\xff\xd9"
+
+
 def malformed_images() -> list[tuple[str, object, str]]:
     """(kind, TImage, reason fragment) for each kind of malformed image; each alone is otherwise plausible."""
     raw, jpeg = bytes(_frame().tobytes()), _jpeg()
@@ -87,7 +112,8 @@ def malformed_images() -> list[tuple[str, object, str]]:
         "BGR bytes for gray": ({"depth": 1}, "raw gray image 32x24x1 needs 768 bytes"),
         "width one too many": ({"width": 33}, "raw BGR image 33x24x3"),
         "sides swapped, odd size": ({"width": 24, "height": 33}, "needs 2376 bytes"),
-        "huge sides, tiny data": ({"width": 8192, "height": 8192}, "needs 201326592 bytes"),
+        "huge sides, tiny data": ({"width": 8192, "height": 8192}, "over the maximum of 2073600"),
+        "just over Frames.MaxPixels": ({"width": 1921, "height": 1080}, "2074680 pixels, over the maximum"),
         "raw bytes marked JPEG": ({"compressed": True}, "not a JPEG"),
         "JPEG marked raw": ({"image": jpeg}, f"got {len(jpeg)}"),
         "empty JPEG": ({"compressed": True, "image": b""}, "no data"),
@@ -100,6 +126,14 @@ def malformed_images() -> list[tuple[str, object, str]]:
         "JPEG size mismatch": ({"compressed": True, "width": 64, "image": jpeg}, "JPEG is 32x24 but the image declares 64x24"),
         "JPEG claims 60000 px": ({"compressed": True, "width": 60000, "height": 60000,
                                   "image": _with_sof_size(jpeg, 60000, 60000)}, "exceeds the maximum"),
+        "JPEG bomb 8192x8192": ({"compressed": True, "width": 8192, "height": 8192,
+                                 "image": _with_sof_size(jpeg, 8192, 8192)}, "over the maximum"),
+        "PNG bomb 30000x30000": ({"compressed": True, "width": 30000, "height": 30000, "image": _png_claiming(30000)},
+                                 "exceeds the maximum"),
+        "PNG bomb 4096x4096": ({"compressed": True, "width": 4096, "height": 4096, "image": _png_claiming(4096)},
+                               "over the maximum"),
+        "JPEG corrupt body, end marker": ({"compressed": True, "image": _corrupt_jpeg(jpeg)}, "Corrupt JPEG data"),
+        "PNG bad CRC": ({"compressed": True, "image": _png_bad_crc()}, "corrupt PNG"),
         "JPEG zero-length segment": ({"compressed": True, "image": jpeg[:2] + b"\xff\xe0\x00\x00" + jpeg[6:]},
                                      "segment length 0"),
         "JPEG garbage between segments": ({"compressed": True, "image": jpeg[:2] + b"junk" + jpeg[2:]},

@@ -1,6 +1,7 @@
 """``CameraInput``: frames in, the newest per camera out to ``compute()``, each stamped with its clock."""
 
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +36,8 @@ class CameraInput:
 
     ``counts``: frames_received, frames_dropped (overwritten before compute took them), frames_stale (older
     than the max age when taken), poll_unchanged (a poll that returned the frame already seen), poll_errors.
+    ``heard(camera_id)``: when a frame of the camera last arrived (time.monotonic), whatever compute did
+    with it since: the one measure of a camera's silence.
     """
 
     def __init__(self, source: PollSource | None, log: RateLimitedLog, clock: FrameClock | None = None) -> None:
@@ -45,6 +48,7 @@ class CameraInput:
                                      "poll_errors"), 0)
         self._pending: dict[int, Frame] = {}
         self._last_key: tuple | None = None
+        self._heard: dict[int, float] = {}
         self._lock = threading.Lock()
 
     def push(self, image: Any) -> None:
@@ -78,6 +82,7 @@ class CameraInput:
         time_ms = self.clock.stamp(camera_id, alivetime, received_ms)
         frame = Frame(camera_id, image, received_ms if alivetime is None else int(alivetime), time_ms, received_ms)
         with self._lock:
+            self._heard[camera_id] = time.monotonic()
             self.counts["frames_received"] += 1
             if camera_id in self._pending:
                 self.counts["frames_dropped"] += 1
@@ -94,6 +99,13 @@ class CameraInput:
         self.counts["frames_stale"] += len(frames) - len(fresh)
         return fresh
 
+    def heard(self, camera_id: int) -> float:
+        """time.monotonic() of the camera's latest arrival (-inf when none since it was forgotten)."""
+        with self._lock:
+            return self._heard.get(camera_id, float("-inf"))
+
     def forget(self, camera_id: int) -> None:
-        """The camera went silent: judge its clock afresh when it comes back."""
+        """The camera went silent or was refused: judge its clock afresh when it comes back."""
         self.clock.forget(camera_id)
+        with self._lock:
+            self._heard.pop(camera_id, None)

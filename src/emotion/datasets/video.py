@@ -17,7 +17,11 @@ from typing import Iterator
 import cv2
 import numpy as np
 
+from emotion.perception.image import ImageError, compressed_format, jpeg_size, png_size
+
 DEFAULT_FPS: float = 30.0
+MAX_FILE_PIXELS: int = 7680 * 4320
+"""Most pixels of an image file read as a frame (8K UHD): a larger one is refused from its header."""
 IMAGE_SUFFIXES: frozenset[str] = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
 
 
@@ -68,8 +72,26 @@ def video_frame_count(path: str | Path) -> int | None:
     return count if count > 0 else None
 
 
+def check_image_file(path: str | Path, max_pixels: int = MAX_FILE_PIXELS) -> None:
+    """ValueError when a JPEG or PNG file's header declares more than ``max_pixels`` pixels (checked
+    before anything is decoded; other formats are left to OpenCV's own limit)."""
+    with open(path, "rb") as handle:
+        head = np.frombuffer(handle.read(1 << 20), dtype=np.uint8)
+    kind = compressed_format(head)
+    if kind is None:
+        return
+    try:
+        width, height = jpeg_size(head) if kind == "jpeg" else png_size(head)
+    except ImageError as exc:
+        raise ValueError(f"cannot read image {path}: {exc}") from None
+    if width * height > max_pixels:
+        raise ValueError(f"image {path} is {width}x{height} ({width * height} pixels), over the maximum of "
+                         f"{max_pixels} pixels")
+
+
 def read_image(path: str | Path) -> np.ndarray:
-    """One image as BGR uint8. Shape: (H, W, 3). ValueError when it cannot be decoded."""
+    """One image as BGR uint8. Shape: (H, W, 3). ValueError when it cannot be decoded or is too large."""
+    check_image_file(path)
     frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if frame is None:
         raise ValueError(f"cannot read image {path}")

@@ -9,7 +9,9 @@ from emotion.middleware.parameters import format_value
 
 DEFAULT_PROPERTIES: dict[str, str] = {
     "Ice.Warn.Connections": "0",
-    "Ice.MessageSizeMax": "20004800",      # KiB, RoboComp's default: raw camera frames fit
+    "Ice.Warn.Dispatch": "0",               # refusals are logged by the component, rate-limited
+    "Ice.MessageSizeMax": "16384",          # KiB: a 1920x1080 raw frame with its depth fits (etc/config)
+    "Ice.ThreadPool.Server.Size": "4",      # a slow call does not hold up frames and queries
     "Ice.Override.ConnectTimeout": "2000",  # ms: an unreachable host fails fast instead of hanging
 }
 

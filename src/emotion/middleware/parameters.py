@@ -35,11 +35,11 @@ class ParameterSpec:
         """The value converted to ``type`` and checked; ValueError with the reason otherwise."""
         converted = self._convert(value)
         if self.minimum is not None and converted < self.minimum:
-            raise ValueError(f"{self.name} must be >= {self.minimum:g}, got {value!r}")
+            raise ValueError(f"{self.name} must be >= {self.minimum:g}, got {shown(value)}")
         if self.maximum is not None and converted > self.maximum:
-            raise ValueError(f"{self.name} must be <= {self.maximum:g}, got {value!r}")
+            raise ValueError(f"{self.name} must be <= {self.maximum:g}, got {shown(value)}")
         if self.choices is not None and converted not in self.choices:
-            raise ValueError(f"{self.name} must be one of {', '.join(self.choices)}, got {value!r}")
+            raise ValueError(f"{self.name} must be one of {', '.join(self.choices)}, got {shown(value)}")
         return converted
 
     def _convert(self, value: Any) -> Value:
@@ -51,11 +51,11 @@ class ParameterSpec:
                 return True
             if text in ("false", "0", "no", "off"):
                 return False
-            raise ValueError(f"{self.name} must be true or false, got {value!r}")
+            raise ValueError(f"{self.name} must be true or false, got {shown(value)}")
         if self.type is str:
             return str(value)
         if isinstance(value, bool):
-            raise ValueError(f"{self.name} must be a {self.type_name}, got {value!r}")
+            raise ValueError(f"{self.name} must be a {self.type_name}, got {shown(value)}")
         try:
             if self.type is int and isinstance(value, float):
                 if not value.is_integer():
@@ -64,7 +64,19 @@ class ParameterSpec:
             return self.type(str(value).strip()) if isinstance(value, str) else self.type(value)
         except ValueError:
             raise ValueError(f"{self.name} must be a{'n' if self.type is int else ''} {self.type_name}, "
-                             f"got {value!r}") from None
+                             f"got {shown(value)}") from None
+
+
+SHOWN_CHARS: int = 60
+"""Most characters of a refused value echoed in an error (a caller's 10 MB value is not a 10 MB line)."""
+
+
+def shown(value: Any, limit: int = SHOWN_CHARS) -> str:
+    """``repr(value)``, cut to ``limit`` characters with the full length said when longer."""
+    text = repr(value) if len(str(value)) <= 4 * limit else repr(str(value)[:limit])
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(str(value))} characters)"
 
 
 def format_value(value: Value) -> str:
@@ -108,9 +120,9 @@ class ParameterSet:
         for name, value in changes.items():
             spec = self.specs.get(name)
             if spec is None:
-                raise ValueError(f"unknown parameter {name!r}; editable ones: {', '.join(self.editable())}")
+                raise ValueError(f"unknown parameter {shown(name)}; editable ones: {', '.join(self.editable())}")
             if not spec.editable:
-                raise ValueError(f"parameter {name!r} is read-only (change it in the config and restart)")
+                raise ValueError(f"parameter {shown(name)} is read-only (change it in the config and restart)")
             parsed[name] = spec.parse(value)
         return parsed
 

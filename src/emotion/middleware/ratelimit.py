@@ -5,12 +5,21 @@ image, poll failure, ...) must still show up with its reason. ``RateLimitedLog.r
 prints the first report of a kind at once, then at most one per ``interval_s``, saying how many reports
 of that kind were suppressed since the last printed one. ``message_shape`` gives a finer key for
 problems whose messages differ only in their numbers (one bad-image reason must not hide another).
+A line is at most ``MAX_MESSAGE_CHARS`` long whatever a caller sent, and a kind splits into at most
+``MAX_DETAILS`` sub-kinds (more fall into one "other" sub-kind), so neither long values nor endless
+distinct reasons can flood the log or grow its memory.
 """
 
 import re
 import threading
 import time
 from typing import Callable
+
+MAX_MESSAGE_CHARS: int = 300
+"""Longest message printed; a longer one is cut and says how long it was."""
+MAX_DETAILS: int = 32
+"""Most separately limited sub-kinds (``detail``) per kind."""
+OTHER_DETAIL = "\0other"
 
 
 def message_shape(message: str) -> str:
@@ -30,6 +39,7 @@ class RateLimitedLog:
         self.clock = clock
         self._last: dict[str, float] = {}
         self._held: dict[str, int] = {}
+        self._details: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def report(self, kind: str, message: str, detail: str | None = None) -> bool:
@@ -39,8 +49,16 @@ class RateLimitedLog:
         Returns True when the line was printed.
         """
         now = self.clock()
-        kind_key = self._key(kind, detail)
+        if len(message) > MAX_MESSAGE_CHARS:
+            message = f"{message[:MAX_MESSAGE_CHARS]}... ({len(message)} characters)"
+        detail = None if detail is None else detail[:MAX_MESSAGE_CHARS]
         with self._lock:
+            kind_key = self._key(kind, detail)
+            if detail is not None and kind_key not in self._last:
+                if self._details.get(kind, 0) >= MAX_DETAILS:
+                    kind_key = self._key(kind, OTHER_DETAIL)
+                else:
+                    self._details[kind] = self._details.get(kind, 0) + 1
             last = self._last.get(kind_key)
             if last is not None and now - last < self.interval_s:
                 self._held[kind_key] = self._held.get(kind_key, 0) + 1

@@ -7,7 +7,11 @@ it). A wake during ``compute()`` is not lost: the next call starts as soon as th
 ``setPeriod`` outside ``Period.Compute``'s range (rcmonitor's spin box reaches 0) is clamped to it, with a
 log line saying so. Refused changes (setParameterList, reloadConfig) raise ValueError with the reason; Ice
 hands it to the client as ``Ice.UnknownException`` whose ``unknown`` text carries that reason
-(CommonBehavior's slice declares no user exception, and old rcmonitor clients must keep working).
+(CommonBehavior's slice declares no user exception, and old rcmonitor clients must keep working). Each
+refusal is also logged through the rate-limited log (``self.log``), with the caller's values cut short
+(``emotion.middleware.parameters.shown``), so a client repeating a refused call cannot flood the log
+(``Ice.Warn.Dispatch = 0`` keeps Ice from printing its own traceback for it). ``reloadConfig`` reads only
+a regular file of at most ``emotion.middleware.config.MAX_CONFIG_BYTES`` (a FIFO there cannot block it).
 """
 
 import threading
@@ -19,6 +23,7 @@ from typing import Any, Mapping
 from emotion.middleware.componentconfig import INTERFACE_PARAMETERS, load_component_config
 from emotion.middleware.config import Value
 from emotion.middleware.parameters import ParameterSet, ParameterSpec, format_value
+from emotion.middleware.ratelimit import RateLimitedLog, message_shape
 from emotion.middleware.slices import load_interfaces
 
 PERIOD_KEY = "Period.Compute"
@@ -67,6 +72,8 @@ class ComponentWorker:
         self.behavior = load_interfaces().RoboCompCommonBehavior
         self.state = self.behavior.State.Starting
         self.compute_errors = 0
+        self.refusals = 0
+        self.log = RateLimitedLog()
         self._started_at = time.monotonic()
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -134,7 +141,7 @@ class ComponentWorker:
     # --- hooks for SpecificWorker -------------------------------------------------------------------
     def counters(self) -> dict[str, Value]:
         """Live read-only figures shown by getParameterList (SpecificWorker adds its own)."""
-        return {"Stats.compute_errors": self.compute_errors}
+        return {"Stats.compute_errors": self.compute_errors, "Stats.refusals": self.refusals}
 
     def parameters_changed(self, applied: dict[str, Value]) -> None:
         """Called after parameters changed at run time (setPeriod, setParameterList, reloadConfig)."""
@@ -182,14 +189,27 @@ class ComponentWorker:
             result[name] = Parameter(editable=False, value=format_value(value), type=counter_type(value))
         return result
 
+    def refused(self, call: str, exc: Exception) -> ValueError:
+        """Count and log (rate-limited) a refused CommonBehavior call; the ValueError to raise to the client."""
+        self.refusals += 1
+        reason = str(exc)
+        self.log.report(f"{call} refused", reason, detail=message_shape(reason))
+        return ValueError(reason)
+
     def CommonBehavior_setParameterList(self, parameters: dict[str, Any]) -> None:
         """Apply the editable entries that differ from the current values (all or none)."""
-        requested = {name: p.value for name, p in parameters.items()}
-        self.apply(parameter_changes(self.params, requested, set(self.counters())))
+        try:
+            requested = {name: p.value for name, p in parameters.items()}
+            self.apply(parameter_changes(self.params, requested, set(self.counters())))
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise self.refused("setParameterList", exc) from None
 
     def CommonBehavior_reloadConfig(self) -> None:
         """Re-read the config file: editable values take effect now, others are reported as needing a restart."""
-        now, restart = reload_changes(self.params, self.config_path)
-        if restart:
-            print(f"reloadConfig: restart to apply {', '.join(restart)}")
-        self.apply(now)
+        try:
+            now, restart = reload_changes(self.params, self.config_path)
+            if restart:
+                print(f"reloadConfig: restart to apply {', '.join(restart)}")
+            self.apply(now)
+        except ValueError as exc:
+            raise self.refused("reloadConfig", exc) from None

@@ -4,8 +4,11 @@ A camera's image is untrusted input: every malformed one raises ``ImageError`` s
 count, no data, corrupt or truncated JPEG or PNG, bad dimensions or depth, wrong field types), never another
 exception and never a crash. A compressed image's format is sniffed from its first bytes (RoboComp cameras
 flag PNG and JPEG alike as ``compressed``), and its dimensions are read from the header and checked before
-decoding, so a small file claiming a huge image cannot make the decoder allocate it (the decoded-size limit
-is ``MAX_SIDE``).
+decoding, so a small file claiming a huge image cannot make the decoder allocate it: no side over
+``MAX_SIDE`` and no more than ``max_pixels`` pixels (the component's ``Frames.MaxPixels``, default
+``MAX_PIXELS``), raw and compressed alike. A JPEG or PNG the decoder reports as corrupt (libjpeg's
+"Corrupt JPEG data" warnings, libpng's errors; ``emotion.perception.decoderlog``) is refused with the
+decoder's words, which then reach the log only through the caller's rate-limited log.
 """
 
 import numbers
@@ -14,8 +17,13 @@ from typing import Any
 import cv2
 import numpy as np
 
+from emotion.perception.decoderlog import decoder_messages
+
 MAX_SIDE: int = 8192
 """Largest accepted width or height in pixels (8K); larger ones are rejected before any allocation."""
+
+MAX_PIXELS: int = 1920 * 1080
+"""Default most pixels of one decoded frame (Full HD); ``Frames.MaxPixels`` sets the component's."""
 
 DEPTHS: dict[int, str] = {1: "gray", 3: "colour"}
 """Accepted ``depth`` values (bytes per pixel) and what they mean."""
@@ -41,13 +49,16 @@ def _check_int(name: str, value: Any) -> int:
     return int(value)
 
 
-def _check_dimensions(width: Any, height: Any, depth: Any) -> tuple[int, int, int]:
+def _check_dimensions(width: Any, height: Any, depth: Any, max_pixels: int = MAX_PIXELS) -> tuple[int, int, int]:
     width, height, depth = _check_int("width", width), _check_int("height", height), _check_int("depth", depth)
     for name, value in (("width", width), ("height", height)):
         if value <= 0:
             raise ImageError(f"{name} must be positive, got {value}")
         if value > MAX_SIDE:
             raise ImageError(f"{name} {value} exceeds the maximum of {MAX_SIDE} pixels")
+    if width * height > max_pixels:
+        raise ImageError(f"{width}x{height} is {width * height} pixels, over the maximum of {max_pixels} "
+                         "(Frames.MaxPixels)")
     if depth not in DEPTHS:
         accepted = ", ".join(f"{d} ({kind})" for d, kind in DEPTHS.items())
         raise ImageError(f"unsupported depth {depth}; expected {accepted}")
@@ -139,9 +150,12 @@ def _decode_compressed(buf: np.ndarray, width: int, height: int) -> np.ndarray:
         end = "end-of-image marker" if kind == "jpeg" else "IEND chunk"
         raise ImageError(f"corrupt {name}: truncated (no {end})")
     try:
-        frame = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+        with decoder_messages() as messages:
+            frame = cv2.imdecode(buf, cv2.IMREAD_COLOR)
     except cv2.error as exc:
         raise ImageError(f"corrupt {name}: {exc}") from None
+    if messages:
+        raise ImageError(f"corrupt {name}: {messages[0][:200]}")
     if frame is None:
         raise ImageError(f"corrupt {name}: the decoder rejected it")
     if frame.shape[:2] != (height, width):
@@ -162,13 +176,14 @@ def _decode_raw(buf: np.ndarray, width: int, height: int, depth: int, channel_or
 
 
 def decode_image(compressed: Any, width: Any, height: Any, depth: Any, data: Any,
-                 channel_order: str = "BGR") -> np.ndarray:
+                 channel_order: str = "BGR", max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Decode one camera image to a BGR frame; ImageError with the reason for a malformed one.
 
     ``compressed`` True means ``data`` is a JPEG or PNG (told apart by its header) of ``width`` x ``height``;
     otherwise it is raw row-major pixels, ``depth`` bytes each (3: colour, 1: gray), exactly
     ``width * height * depth`` bytes. ``channel_order`` is the camera's colour byte order (``CHANNEL_ORDERS``):
     "RGB" frames are swapped to BGR, compressed ones too (OpenCV encodes whatever order it is given).
+An image of more than ``max_pixels`` pixels (by its declared and its header's size) is refused undecoded.
 
     Shape: data (width*height*depth,) bytes or a JPEG / PNG -> (height, width, 3) uint8 BGR, a new writable array.
     """
@@ -176,7 +191,7 @@ def decode_image(compressed: Any, width: Any, height: Any, depth: Any, data: Any
         raise ValueError(f"channel order must be one of {', '.join(CHANNEL_ORDERS)}, got {channel_order!r}")
     if not isinstance(compressed, (bool, np.bool_)):
         raise ImageError(f"compressed must be a bool, got {type(compressed).__name__}")
-    width, height, depth = _check_dimensions(width, height, depth)
+    width, height, depth = _check_dimensions(width, height, depth, max_pixels)
     buf = _as_bytes(data)
     if buf.size == 0:
         raise ImageError("image has no data (0 bytes)")
@@ -185,7 +200,7 @@ def decode_image(compressed: Any, width: Any, height: Any, depth: Any, data: Any
     return cv2.cvtColor(frame, cv2.COLOR_RGB2BGR) if channel_order == "RGB" else frame
 
 
-def decode_timage(img: Any, channel_order: str = "BGR") -> np.ndarray:
+def decode_timage(img: Any, channel_order: str = "BGR", max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Decode a RoboComp ``TImage`` (any object with its fields: compressed, width, height, depth, image):
     RoboCompCameraRGBDSimple's and RoboCompCameraSimple's alike.
 
@@ -197,4 +212,4 @@ def decode_timage(img: Any, channel_order: str = "BGR") -> np.ndarray:
     missing = [name for name in fields if not hasattr(img, name)]
     if missing:
         raise ImageError(f"not a TImage: {type(img).__name__} has no field {', '.join(missing)}")
-    return decode_image(img.compressed, img.width, img.height, img.depth, img.image, channel_order)
+    return decode_image(img.compressed, img.width, img.height, img.depth, img.image, channel_order, max_pixels)
