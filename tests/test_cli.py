@@ -47,9 +47,9 @@ def test_help_shows_defaults_and_version_matches_the_package():
 
 @pytest.mark.parametrize("args, fragment", [
     (["camera"], "the following arguments are required: source"),
-    (["camera", "x.mp4", "--fps", "fast"], "argument --fps: invalid float value"),
+    (["camera", "x.mp4", "--fps", "fast"], "argument --fps: 'fast' is not a number"),
     (["analyze", "nope.mp4"], "no such input: nope.mp4"),
-    (["monitor", "--interval", "0"], "--interval must be > 0"),
+    (["monitor", "--interval", "0"], "argument --interval: 0 must be > 0"),
 ])
 def test_usage_errors_are_one_line_and_exit_2(args, fragment):
     result = emotion(*args)

@@ -107,8 +107,8 @@ def load_checkpoint(path: str | Path, class_names: Sequence[str] | None = None) 
         model_config = ModelConfig.from_dict(data["model_config"])
         feature_config = FeatureConfig.from_dict(data["feature_config"])
         norm_config = NormalizationConfig.from_dict(data["norm_config"])
-    except (TypeError, ValueError) as exc:
-        raise CheckpointError(f"{path} has an invalid config: {exc}") from exc
+    except (TypeError, ValueError, AttributeError) as exc:  # sizes are checked here, before build_model
+        raise CheckpointError(f"{path} has an invalid config: {str(exc)[:300]}") from exc
     names = _check_class_names(data["class_names"], CheckpointError)
     if class_names is not None and tuple(class_names) != names:
         raise CheckpointError(f"{path} predicts classes {list(names)}, expected {list(class_names)}")
@@ -122,9 +122,16 @@ def load_checkpoint(path: str | Path, class_names: Sequence[str] | None = None) 
                       data["format_version"])
 
 
+MAX_CLASSES: int = 256
+
+
 def _check_class_names(names: object, error: type[Exception]) -> tuple[str, ...]:
-    if not isinstance(names, (list, tuple)) or len(names) < 2 or not all(isinstance(n, str) and n for n in names):
-        raise error(f"class names must be a list of at least 2 non-empty strings, got {names!r}")
+    if (not isinstance(names, (list, tuple)) or not 2 <= len(names) <= MAX_CLASSES
+            or not all(isinstance(n, str) and 0 < len(n) <= 100 for n in names)):
+        shown = repr(names)
+        shown = shown if len(shown) <= 80 else shown[:80] + "..."
+        raise error(f"class names must be a list of 2..{MAX_CLASSES} non-empty strings of at most 100 "
+                    f"characters, got {shown}")
     if len(set(names)) != len(names):
         raise error(f"class names must be distinct, got {list(names)}")
     return tuple(names)

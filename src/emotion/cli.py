@@ -69,6 +69,15 @@ def _usage() -> str:
     return "\n".join(lines)
 
 
+def _ice_reason(exc: Exception) -> str | None:
+    """One line for an Ice error (a malformed endpoint or proxy, an unreachable or refused peer), else None."""
+    ice = sys.modules.get("Ice")
+    if ice is None or not isinstance(exc, ice.Exception):
+        return None
+    from emotion.middleware.startup import ice_reason
+    return f"{ice_reason(exc)} ({type(exc).__name__})"
+
+
 def _fail(name: str, message: str, status: int) -> int:
     if os.environ.get("EMOTION_DEBUG"):
         raise
@@ -102,5 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(name, str(exc), 2)
     except (ValueError, OSError) as exc:  # bad file, bad config, unreachable peer: one line, no traceback
         return _fail(name, str(exc), 1)
-    except Exception as exc:  # a bug: still one line; EMOTION_DEBUG=1 for the traceback
+    except Exception as exc:  # a bad endpoint or proxy (Ice's error), else a bug: still one line
+        reason = _ice_reason(exc)
+        if reason is not None:
+            return _fail(name, reason, 1)
         return _fail(name, f"unexpected {type(exc).__name__}: {exc} (EMOTION_DEBUG=1 shows where)", 1)

@@ -8,3 +8,7 @@ component's pipeline read that file (``emotion.perception.tracking.load_tracker_
 WINDOW: int = 45
 """Frames per landmark window (T) of new data sets and training runs. At run time the checkpoint's own
 window rules: the component and ``analyze`` size their buffers from the loaded model."""
+
+MAX_WINDOW: int = 900
+"""Most frames per window anywhere (30 s at 30 fps): a checkpoint, training config or tool option asking
+for more is refused before anything is allocated."""

@@ -15,10 +15,10 @@ the manifest's folder). ``label``: an emotion.classes name (any case). Optional 
 window is labelled by its last frame; frames outside every stretch only serve as history.
 """
 
-import csv
 from pathlib import Path
 
 from emotion.classes import class_index
+from emotion.datasets.csvfile import read_table
 from emotion.datasets.extraction import TRACK_CHOICES, LandmarkExtractor, VideoJob, windows_from_jobs
 from emotion.datasets.windows import WindowSet
 from emotion.defaults import WINDOW
@@ -42,21 +42,20 @@ def manifest_jobs(manifest: str | Path, root: str | Path | None = None) -> list[
     """The manifest's rows as one job per (source, track), stretches merged in row order."""
     manifest = Path(manifest)
     base = Path(root) if root is not None else manifest.parent
-    with open(manifest, newline="") as handle:
-        reader = csv.DictReader(handle)
-        header = [name.strip() for name in reader.fieldnames or []]
-        if not {"path", "label"} <= set(header) or set(header) - set(COLUMNS):
-            raise ValueError(f"{manifest}: header must hold path and label, optionally {', '.join(COLUMNS[2:])}; "
-                             f"got {', '.join(header) or 'nothing'}")
-        rows = [{k.strip(): (v or "").strip() for k, v in row.items()} for row in reader]
+    header, rows = read_table(manifest)
+    if not {"path", "label"} <= set(header) or set(header) - set(COLUMNS):
+        raise ValueError(f"{manifest}: header must hold path and label, optionally {', '.join(COLUMNS[2:])}; "
+                         f"got {', '.join(header) or 'nothing'}")
     jobs: dict[tuple[Path, str], VideoJob] = {}
-    for line, row in enumerate(rows, start=2):
+    for line, row in rows:
         where = f"{manifest}:{line}"
+        if not row.get("path"):
+            raise ValueError(f"{where}: no path")
         source = base / row["path"]
         if not source.exists():
             raise FileNotFoundError(f"{where}: no video, frame folder or image at {source}")
         try:
-            label = class_index(row["label"])
+            label = class_index(row.get("label", ""))
         except ValueError as exc:
             raise ValueError(f"{where}: {exc}") from None
         start, end = _frame(row.get("start", ""), where, "start") or 0, _frame(row.get("end", ""), where, "end")

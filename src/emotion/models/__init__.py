@@ -11,12 +11,37 @@ from dataclasses import dataclass
 from torch import nn
 
 from emotion.configtools import DictConfig
-from emotion.defaults import WINDOW
+from emotion.defaults import MAX_WINDOW, WINDOW
 from emotion.graph import FaceGraph
 from emotion.models.ragcn import RAGCN
 from emotion.models.stgcn import STGCN
 
 ARCHS: tuple[str, ...] = ("stgcn", "ragcn")
+MAX_BLOCKS, MAX_CHANNELS, MAX_STRIDE, MAX_TEMPORAL_KERNEL, MAX_STREAMS = 32, 1024, 8, 31, 8
+MAX_WEIGHTS: int = 50_000_000
+"""Most weights a model config may ask for (about 200 MB of float32; REFERENCE has 3.2M), estimated from
+its blocks before anything is allocated."""
+MAX_ACTIVATION: int = 16_000_000
+"""Most values of one block's output for one window (64 MB of float32; REFERENCE: about 0.2M)."""
+
+
+def largest_activation(blocks: tuple[tuple[int, int], ...], window: int, nodes: int = 68) -> int:
+    """Values of the largest block output (channels x frames x nodes) for one window."""
+    largest, frames = 0, window
+    for channels, stride in blocks:
+        frames = -(-frames // stride)
+        largest = max(largest, channels * frames * nodes)
+    return largest
+
+
+def estimated_weights(blocks: tuple[tuple[int, int], ...], temporal_kernel: int, num_streams: int) -> int:
+    """An upper estimate of the weights of a network with these blocks (graph and temporal convolutions,
+    residuals; 6 input channels), so a hostile size is refused before ``build_model`` allocates it."""
+    total, previous = 0, 6
+    for channels, _ in blocks:
+        total += previous * channels * 4 + channels * channels * temporal_kernel + previous * channels
+        previous = channels
+    return total * num_streams
 
 
 @dataclass(frozen=True)
@@ -41,14 +66,27 @@ class ModelConfig(DictConfig):
             raise ValueError(f"unknown arch {self.arch!r}; expected one of {ARCHS}")
         if not self.blocks or any(c < 1 or s < 1 for c, s in self.blocks):
             raise ValueError(f"blocks must be a non-empty list of (channels >= 1, stride >= 1), got {self.blocks}")
-        if self.temporal_kernel < 1 or self.temporal_kernel % 2 == 0:
-            raise ValueError(f"temporal_kernel must be a positive odd number, got {self.temporal_kernel}")
+        if len(self.blocks) > MAX_BLOCKS or any(c > MAX_CHANNELS or s > MAX_STRIDE for c, s in self.blocks):
+            raise ValueError(f"blocks must be at most {MAX_BLOCKS} of (channels <= {MAX_CHANNELS}, stride <= "
+                             f"{MAX_STRIDE}), got {len(self.blocks)} blocks up to "
+                             f"{max(c for c, _ in self.blocks)} channels, stride {max(s for _, s in self.blocks)}")
+        if self.temporal_kernel < 1 or self.temporal_kernel % 2 == 0 or self.temporal_kernel > MAX_TEMPORAL_KERNEL:
+            raise ValueError(f"temporal_kernel must be a positive odd number <= {MAX_TEMPORAL_KERNEL}, "
+                             f"got {self.temporal_kernel}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
-        if (self.arch == "stgcn") != (self.num_streams == 1) or self.num_streams < 1:
-            raise ValueError(f"num_streams must be 1 for stgcn and >= 2 for ragcn, got {self.num_streams} for {self.arch}")
-        if self.window < 1:
-            raise ValueError(f"window must be >= 1, got {self.window}")
+        if (self.arch == "stgcn") != (self.num_streams == 1) or not 1 <= self.num_streams <= MAX_STREAMS:
+            raise ValueError(f"num_streams must be 1 for stgcn and 2..{MAX_STREAMS} for ragcn, got {self.num_streams} "
+                             f"for {self.arch}")
+        if not 1 <= self.window <= MAX_WINDOW:
+            raise ValueError(f"window must be 1..{MAX_WINDOW} frames, got {self.window}")
+        weights = estimated_weights(self.blocks, self.temporal_kernel, self.num_streams)
+        if weights > MAX_WEIGHTS:
+            raise ValueError(f"blocks ask for about {weights} weights, over the limit of {MAX_WEIGHTS}")
+        activation = largest_activation(self.blocks, self.window)
+        if activation > MAX_ACTIVATION:
+            raise ValueError(f"blocks and window ask for {activation} values per window in one block, over the "
+                             f"limit of {MAX_ACTIVATION}")
 
 
 COMPACT = ModelConfig()

@@ -20,7 +20,7 @@ from emotion.classes import EMOTIONS
 from emotion.paths import COMPONENT_CONFIG, DEFAULT_WEIGHTS
 from emotion.smoothing import SmoothingConfig
 from emotion.states import FaceState
-from emotion.tools.preflight import UsageError, check_checkpoint_file, check_writable
+from emotion.tools.preflight import UsageError, check_checkpoint_file, check_writable, float_range
 
 if TYPE_CHECKING:  # torch and dlib are imported once the command line is known to be right
     from emotion.engine import EmotionEngine
@@ -38,16 +38,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--video", type=Path, help="write annotated frames to this MP4 (one file per input "
                         "when several inputs: NAME_<input stem>.mp4)")
     parser.add_argument("--plot", type=Path, help="write a PNG of each track's probabilities over time")
-    parser.add_argument("--fps", type=float, default=30.0, help="frame rate of image folders (default 30)")
+    parser.add_argument("--fps", type=float_range(0.0, low_open=True), default=30.0, help="frame rate of image folders (default 30)")
     parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="model checkpoint")
     parser.add_argument("--config", type=Path, default=COMPONENT_CONFIG,
                         help="component config whose Perception.* settings to track with (default etc/config)")
-    parser.add_argument("--time-constant-ms", type=float, default=SmoothingConfig.time_constant_ms,
+    parser.add_argument("--time-constant-ms", type=float_range(0.0, 60_000.0), default=SmoothingConfig.time_constant_ms,
                         help=f"probability smoothing time constant in ms, 0 = off "
                              f"(default {SmoothingConfig.time_constant_ms})")
-    parser.add_argument("--switch-margin", type=float, default=SmoothingConfig.switch_margin,
+    parser.add_argument("--switch-margin", type=float_range(0.0, 0.99), default=SmoothingConfig.switch_margin,
                         help=f"label hysteresis margin (default {SmoothingConfig.switch_margin})")
-    parser.add_argument("--fast-change", type=float, default=SmoothingConfig.fast_change,
+    parser.add_argument("--fast-change", type=float_range(0.0, 1.0), default=SmoothingConfig.fast_change,
                         help=f"probability change that halves the time constant, 0 = fixed "
                              f"(default {SmoothingConfig.fast_change})")
     parser.add_argument("--stay-ms", type=float, default=SmoothingConfig.stay_ms,
@@ -139,6 +139,10 @@ def check_outputs(args: argparse.Namespace) -> None:
     missing = [s for s in args.inputs if not Path(s).exists()]
     if missing:
         raise UsageError(f"no such input: {', '.join(missing)}")
+    from emotion.datasets.video import IMAGE_SUFFIXES, check_image_file
+    for source in args.inputs:
+        if Path(source).is_file() and Path(source).suffix.lower() in IMAGE_SUFFIXES:
+            check_image_file(source)                             # a decompression bomb: refused from its header
     for path, option, suffixes in ((args.csv, "--csv", (".csv",)), (args.video, "--video", (".mp4",)),
                                    (args.plot, "--plot", PLOT_SUFFIXES)):
         if path is not None:

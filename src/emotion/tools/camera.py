@@ -26,7 +26,7 @@ from emotion.middleware.images import empty_tdepth, encode_timage
 from emotion.middleware.processes import stop_event_on_signals
 from emotion.middleware.slices import load_interfaces
 from emotion.middleware.topics import DEFAULT_TOPIC_MANAGER, TopicLink, TopicUnavailable, topic_name
-from emotion.tools.preflight import UsageError, int_range
+from emotion.tools.preflight import UsageError, float_range, int_range
 
 DESCRIPTION = "a camera component: video, image folder or webcam published on CameraRGBDSimplePub"
 
@@ -126,9 +126,9 @@ def _camera_servant_class() -> type:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("source", help="video file, folder of images, image file (a still), or webcam index")
-    parser.add_argument("--fps", type=float, help="publish rate (default: the video's, else 30)")
+    parser.add_argument("--fps", type=float_range(0.0, low_open=True), help="publish rate (default: the video's, else 30)")
     parser.add_argument("--loop", action="store_true", help="start again at the end (default: stop there)")
-    parser.add_argument("--camera-id", type=int, default=0, help="TImage.cameraID (default 0)")
+    parser.add_argument("--camera-id", type=int_range(0, 2**31 - 1), default=0, help="TImage.cameraID (default 0)")
     parser.add_argument("--topic-manager", default=DEFAULT_TOPIC_MANAGER,
                         help="rcnode TopicManager proxy")
     parser.add_argument("--prefix", default="", help="topic prefix: publish on PREFIX/CameraRGBDSimplePub")
@@ -136,7 +136,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where CameraRGBDSimple.getImage is served (identity camerargbdsimple; '' = off)")
     parser.add_argument("--jpeg", action="store_true", help="send JPEG-compressed images")
     parser.add_argument("--jpeg-quality", type=int_range(1, 100), default=90, help="JPEG quality 1..100 (default 90)")
-    parser.add_argument("--max-frames", type=int, help="stop after this many frames")
+    parser.add_argument("--max-frames", type=int_range(1, 2**31 - 1), help="stop after this many frames")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -147,11 +147,12 @@ def run(args: argparse.Namespace) -> int:
     stop = stop_event_on_signals()
     modules = load_interfaces()
     communicator = make_communicator()
-    link = TopicLink(communicator, args.topic_manager)
-    publisher = link.publisher(topic_name("CameraRGBDSimplePub", args.prefix),
-                               modules.RoboCompCameraRGBDSimplePub.CameraRGBDSimplePubPrx)
-    servant = _camera_servant_class()()
+    link = None
     try:
+        link = TopicLink(communicator, args.topic_manager)
+        publisher = link.publisher(topic_name("CameraRGBDSimplePub", args.prefix),
+                                   modules.RoboCompCameraRGBDSimplePub.CameraRGBDSimplePubPrx)
+        servant = _camera_servant_class()()
         if args.endpoint:
             adapter = communicator.createObjectAdapterWithEndpoints("CameraRGBDSimple", args.endpoint)
             adapter.add(servant, communicator.stringToIdentity("camerargbdsimple"))
@@ -161,7 +162,8 @@ def run(args: argparse.Namespace) -> int:
               f"{topic_name('CameraRGBDSimplePub', args.prefix)!r}, getImage on {args.endpoint or 'off'}", flush=True)
         sent, skipped = _stream(source, args, publisher, servant, stop)
     finally:
-        link.stop()
+        if link is not None:
+            link.stop()
         communicator.destroy()
     print(f"camera: stopped after {sent} frames published ({skipped} skipped: rcnode unreachable)", flush=True)
     return 0

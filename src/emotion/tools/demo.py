@@ -21,7 +21,7 @@ from emotion.middleware.rcnode import RcNode
 from emotion.paths import DEFAULT_WEIGHTS, SAMPLE_CLIP
 from emotion.tools.camera import open_source
 from emotion.tools.listen import Listener
-from emotion.tools.preflight import UsageError, check_checkpoint_file, check_writable
+from emotion.tools.preflight import UsageError, check_checkpoint_file, check_writable, float_range
 
 DESCRIPTION = "run rcnode, a camera on the sample clip, the component and a listener; write an annotated MP4"
 TEMP_PREFIX = "emotion-demo-"
@@ -36,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("demo.mp4"), help="annotated MP4 (default demo.mp4)")
     parser.add_argument("--clip", type=Path, default=SAMPLE_CLIP, help="video to play (default: the sample clip)")
     parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="model checkpoint")
-    parser.add_argument("--every-ms", type=float, default=500.0, metavar="MS",
+    parser.add_argument("--every-ms", type=float_range(0.0, low_open=True), default=500.0, metavar="MS",
                         help="print each face every MS ms, and whenever it changes (default 500)")
     parser.add_argument("--logs", type=Path, help="keep the processes' logs and config here (default: a temp "
                         "folder, removed at the end)")

@@ -15,6 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from emotion.paths import DEFAULT_WEIGHTS
+from emotion.tools.preflight import int_range
 
 DESCRIPTION = "evaluate a checkpoint on prepared windows (accuracy, macro-F1, per-class P/R, confusion PNG)"
 
@@ -24,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, required=True, help="WindowSet .npz from prepare or synth")
     parser.add_argument("--out", type=Path, help="write metrics.json and confusion.png here")
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON instead of a table")
-    parser.add_argument("--batch-size", type=int, default=256, help="windows per forward pass")
+    parser.add_argument("--batch-size", type=int_range(1, 65536), default=256, help="windows per forward pass")
 
 
 def predict_windows(classifier, landmarks: np.ndarray, batch_size: int, progress: bool = True) -> np.ndarray:

@@ -28,7 +28,7 @@ from emotion.middleware.slices import load_interfaces
 from emotion.middleware.topics import DEFAULT_TOPIC_MANAGER, TopicLink, topic_name
 from emotion.perception.image import ImageError, decode_timage
 from emotion.states import FaceState, face_from_state, format_state
-from emotion.tools.preflight import UsageError, check_writable
+from emotion.tools.preflight import check_writable, float_range, int_range
 from emotion.video_writer import VideoWriter
 
 DESCRIPTION = "print (and draw) what the component publishes on EmotionRecognitionPub"
@@ -253,13 +253,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prefix", default="", help="topic prefix of the component (PREFIX/EmotionRecognitionPub)")
     parser.add_argument("--video", type=Path, help="also write the annotated camera frames to this MP4")
     parser.add_argument("--camera-prefix", default="", help="topic prefix of the camera (with --video)")
-    parser.add_argument("--camera-id", type=int, help="camera drawn with --video (default: the first seen)")
-    parser.add_argument("--every-ms", type=float, default=0.0, metavar="MS",
+    parser.add_argument("--camera-id", type=int_range(0, 2**31 - 1), help="camera drawn with --video (default: the first seen)")
+    parser.add_argument("--every-ms", type=float_range(0.0), default=0.0, metavar="MS",
                         help="also print each face every MS ms (default 0: only when a face appears, changes "
                         "label, fills its buffer or goes)")
     parser.add_argument("--all", action="store_true", help="print every face of every frame (default: on change)")
     parser.add_argument("--endpoint", default="tcp", help="where IceStorm delivers to this listener")
-    parser.add_argument("--seconds", type=float, help="stop after this many seconds (default: Ctrl-C)")
+    parser.add_argument("--seconds", type=float_range(0.0, low_open=True), help="stop after this many seconds (default: Ctrl-C)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -268,8 +268,6 @@ def run(args: argparse.Namespace) -> int:
     if not ping_topic_manager(args.topic_manager):
         raise OSError(f"rcnode unreachable at {args.topic_manager!r} (start it: python -m emotion rcnode)")
     stop = stop_event_on_signals()
-    if args.every_ms < 0:
-        raise UsageError(f"--every-ms must be >= 0, got {args.every_ms}")
     listener = Listener(args.topic_manager, args.prefix, args.camera_prefix, args.video, args.camera_id,
                         args.every_ms, args.endpoint, print_all=args.all)
     print(f"listen: subscribed to {topic_name('EmotionRecognitionPub', args.prefix)!r} on {args.topic_manager}"

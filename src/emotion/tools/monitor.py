@@ -25,7 +25,7 @@ from emotion.middleware.processes import stop_event_on_signals
 from emotion.middleware.slices import load_interfaces
 from emotion.middleware.topics import CALL_TIMEOUT_MS
 from emotion.states import format_state
-from emotion.tools.preflight import UsageError
+from emotion.tools.preflight import float_range, int_range
 
 DESCRIPTION = "rcmonitor-style view and control of a running component (period, state, counters, faces)"
 M = load_interfaces()
@@ -167,17 +167,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="CommonBehavior proxy (Endpoints.CommonBehavior of etc/config)")
     parser.add_argument("--emotion-proxy", default="emotionrecognition:tcp -h localhost -p 10006",
                         help="EmotionRecognition proxy (Endpoints.EmotionRecognition of etc/config)")
-    parser.add_argument("--set-period", type=int, metavar="MS", help="set Period.Compute first")
+    parser.add_argument("--set-period", type=int_range(1, 3_600_000), metavar="MS", help="set Period.Compute first")
     parser.add_argument("--set", type=parse_assignment, action="append", default=[], metavar="KEY=VALUE",
                         help="set an editable parameter first (repeatable)")
     parser.add_argument("--once", action="store_true", help="print one snapshot and exit")
-    parser.add_argument("--interval", type=float, default=1.0, help="seconds between snapshots (default 1)")
+    parser.add_argument("--interval", type=float_range(0.0, low_open=True), default=1.0, help="seconds between snapshots (default 1)")
     parser.add_argument("--parameters", action="store_true", help="also list every parameter")
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.interval <= 0:
-        raise UsageError(f"--interval must be > 0, got {args.interval}")
     stop = stop_event_on_signals()
     communicator = make_communicator()
     try:

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from emotion.datasets.windows import WindowSet
-from emotion.defaults import WINDOW
+from emotion.defaults import MAX_WINDOW, WINDOW
 from emotion.paths import COMPONENT_CONFIG, REPO_ROOT
+from emotion.tools.preflight import float_range, int_range
 
 if TYPE_CHECKING:
     from emotion.datasets.extraction import LandmarkExtractor
@@ -43,14 +44,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"landmark cache folder (default {DEFAULT_CACHE})")
     parser.add_argument("--config", type=Path, default=COMPONENT_CONFIG,
                         help="component config whose Perception.* settings to track with (default etc/config)")
-    parser.add_argument("--workers", type=int, default=2, help="parallel perception processes (default 2)")
-    parser.add_argument("--window", type=int, default=WINDOW, help=f"frames per window (default {WINDOW})")
-    parser.add_argument("--stride", type=int, help="frames between window ends (default: affwild2, ravdess, "
+    parser.add_argument("--workers", type=int_range(1, 64), default=2, help="parallel perception processes (default 2)")
+    parser.add_argument("--window", type=int_range(1, MAX_WINDOW), default=WINDOW, help=f"frames per window (default {WINDOW})")
+    parser.add_argument("--stride", type=int_range(1, MAX_WINDOW), help="frames between window ends (default: affwild2, ravdess, "
                         "manifest 15; ckplus 1)")
-    parser.add_argument("--min-frames", type=int, help="manifest: real frames a window needs (default: the "
+    parser.add_argument("--min-frames", type=int_range(1, MAX_WINDOW), help="manifest: real frames a window needs (default: the "
                         "window, or the whole clip when shorter); fewer are padded with the earliest frame")
-    parser.add_argument("--fps", type=float, help="frame rate of frame folders (default 30)")
-    parser.add_argument("--max-gap", type=int, default=5, help="missing-face gaps up to this many frames are "
+    parser.add_argument("--fps", type=float_range(0.0, low_open=True), help="frame rate of frame folders (default 30)")
+    parser.add_argument("--max-gap", type=int_range(0, MAX_WINDOW), default=5, help="missing-face gaps up to this many frames are "
                         "interpolated (default 5)")
 
 

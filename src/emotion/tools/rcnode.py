@@ -5,13 +5,14 @@ import sys
 
 from emotion.middleware.processes import stop_event_on_signals
 from emotion.middleware.rcnode import DEFAULT_PORT, DEFAULT_PUBLISH_PORT, RCNODE_CONFIG, RcNode
+from emotion.tools.preflight import int_range
 
 DESCRIPTION = "run IceStorm in icebox (RoboComp's rcnode, etc/rcnode.conf) for local use and tests"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="TopicManager port (default 9999)")
-    parser.add_argument("--publish-port", type=int, default=DEFAULT_PUBLISH_PORT,
+    parser.add_argument("--port", type=int_range(1, 65535), default=DEFAULT_PORT, help="TopicManager port (default 9999)")
+    parser.add_argument("--publish-port", type=int_range(1, 65535), default=DEFAULT_PUBLISH_PORT,
                         help="IceStorm publish port (default 9998)")
     parser.add_argument("--host", default="", help="interface to listen on (default: all, like rcnode)")
     parser.add_argument("--config", default=str(RCNODE_CONFIG), help="icebox config (default etc/rcnode.conf)")

@@ -10,18 +10,18 @@ from pathlib import Path
 
 import numpy as np
 
-from emotion.defaults import WINDOW
-from emotion.tools.preflight import UsageError, check_writable
+from emotion.defaults import MAX_WINDOW, WINDOW
+from emotion.tools.preflight import UsageError, check_writable, int_range
 
 DESCRIPTION = "generate labelled 68-landmark sequences from the Surrey Face Model"
 CALIBRATION_CLIPS = ("single_face.mp4", "WolfgangLanger_Pexels.mp4")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--count", type=int, default=20000, help="number of windows (default 20000)")
+    parser.add_argument("--count", type=int_range(1, 10_000_000), default=20000, help="number of windows (default 20000)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--out", type=Path, help="output window file (.npz)")
-    parser.add_argument("--window", type=int, default=WINDOW, help=f"frames per window (default {WINDOW})")
+    parser.add_argument("--window", type=int_range(2, MAX_WINDOW), default=WINDOW, help=f"frames per window (default {WINDOW})")
     parser.add_argument("--png", type=Path, help="also draw sample sequences per class to this PNG")
     parser.add_argument("--sfm", type=Path, help="Surrey Face Model folder (default shared/data/sfm)")
     parser.add_argument("--calibrate", action="store_true",

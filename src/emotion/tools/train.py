@@ -8,6 +8,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from emotion.tools.preflight import int_range
+
 DESCRIPTION = "train a model from a config file (synthetic and real sources, early stopping, checkpoints)"
 
 
@@ -15,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, required=True, help="TOML training config (see configs/)")
     parser.add_argument("--out", type=Path, required=True, help="run directory (checkpoints, metrics, plots)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
-    parser.add_argument("--threads", type=int, help="torch CPU threads (overrides the config's threads)")
+    parser.add_argument("--threads", type=int_range(1, 64), help="torch CPU threads (overrides the config's threads)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars (for logs)")
 
 
@@ -28,8 +30,6 @@ def run(args: argparse.Namespace) -> int:
     try:
         cfg = load_config(args.config)
         if args.threads is not None:
-            if args.threads < 1:
-                raise ConfigError(f"--threads must be >= 1, got {args.threads}")
             cfg = dataclasses.replace(cfg, threads=args.threads)
     except ConfigError as exc:
         print(f"emotion train: error: {exc}", file=sys.stderr)

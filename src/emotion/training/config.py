@@ -46,7 +46,7 @@ from emotion.classes import EMOTIONS, class_index
 from emotion.configtools import checked, choice as _choice, integer as _int, number as _float, path as _path
 from emotion.configtools import table as _table, to_plain
 from emotion.datasets.photo_windows import PhotoWindowConfig
-from emotion.defaults import WINDOW
+from emotion.defaults import MAX_WINDOW, WINDOW
 from emotion.features import FeatureConfig
 from emotion.models import CONFIGS, ModelConfig
 from emotion.normalize import NormalizationConfig
@@ -141,7 +141,7 @@ class TrainConfig:
 
 
 _TOP_CHECKS: dict[str, Callable[[Any], Any]] = {
-    "seed": _int(0), "window": _int(2), "threads": _int(1, 64), "init": _path, "cache_dir": _path,
+    "seed": _int(0), "window": _int(2, MAX_WINDOW), "threads": _int(1, 64), "init": _path, "cache_dir": _path,
 }
 _SECTIONS = {"split": SplitConfig, "augment": AugmentConfig, "optim": OptimConfig}
 _FREE_TABLES = ("model", "features", "normalization")
@@ -282,6 +282,6 @@ def load_config(path: str | Path) -> TrainConfig:
     try:
         with path.open("rb") as fh:
             data = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     return parse_config(data, path)
