@@ -7,7 +7,6 @@ made for another face graph or class list, or whose weights do not fit its model
 """
 
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from emotion.atomic import write_atomic
 from emotion.features import FeatureConfig
 from emotion.graph import FaceGraph
 from emotion.models import ModelConfig, build_model
@@ -76,10 +76,8 @@ def save_checkpoint(path: str | Path, model: nn.Module, model_config: ModelConfi
         "extra": extra,
     }
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    with write_atomic(path) as tmp:
+        torch.save(payload, tmp)
     return path
 
 

@@ -10,15 +10,18 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from emotion.atomic import write_atomic  # noqa: E402
 from emotion.states import COLOURS  # noqa: E402
 
 
 def save_figure(fig: plt.Figure, out: str | Path, dpi: int = 100) -> Path:
-    """Write ``fig`` as a PNG to ``out`` (folders created), close it, return the path."""
+    """Write ``fig`` to ``out`` (format from its suffix; folders created; atomically), close it, return the path."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=dpi)
-    plt.close(fig)
+    try:
+        with write_atomic(out) as tmp:
+            fig.savefig(tmp, dpi=dpi)
+    finally:
+        plt.close(fig)
     return out
 
 

@@ -21,7 +21,6 @@ import functools
 import hashlib
 import json
 import multiprocessing
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Protocol
@@ -30,6 +29,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from emotion.atomic import write_atomic
 from emotion.datasets.cutting import LabelledSequence, UNLABELLED, interpolate_gaps, windows_from_sequences
 from emotion.datasets.video import frame_files, iter_frames, source_fps
 from emotion.datasets.windows import WindowSet
@@ -70,13 +70,11 @@ class VideoLandmarks:
         return self.tracks[pair[0] if which == "left" else pair[-1]]
 
     def save(self, path: Path) -> None:
-        """Write atomically (temporary file, then rename)."""
-        tmp = path.with_name(path.name + ".part")
-        with open(tmp, "wb") as handle:
+        """Write atomically (``emotion.atomic``)."""
+        with write_atomic(path) as tmp, open(tmp, "wb") as handle:
             np.savez_compressed(handle, tracks=self.tracks.astype(np.float32), centres_x=self.centres_x,
                                 fps=np.float64(self.fps), source=np.asarray(self.source),
                                 version=np.int64(CACHE_VERSION))
-        os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: Path) -> "VideoLandmarks":

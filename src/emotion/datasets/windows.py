@@ -10,11 +10,14 @@ On disk: one compressed ``.npz`` with ``landmarks`` float16 (N, T, 68, 2), ``lab
 """
 
 import json
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from emotion.atomic import write_atomic
 from emotion.classes import EMOTIONS
 from emotion.face68 import NUM_LANDMARKS
 
@@ -59,8 +62,13 @@ class WindowSet:
         return WindowSet(self.landmarks[index], self.labels[index], self.groups[index], self.class_names, dict(self.meta))
 
     def save(self, path: str | Path) -> Path:
+        """Write the set (landmarks as float16) to ``path``, atomically (``emotion.atomic``)."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        with write_atomic(path) as tmp:
+            self._write(tmp)
+        return path
+
+    def _write(self, path: Path) -> None:
         np.savez_compressed(
             path,
             landmarks=self.landmarks.astype(np.float16),
@@ -69,7 +77,6 @@ class WindowSet:
             class_names=np.asarray(self.class_names),
             meta=np.asarray(json.dumps(self.meta)),
         )
-        return path
 
     @classmethod
     def load(cls, path: str | Path) -> "WindowSet":
@@ -82,8 +89,9 @@ class WindowSet:
                     data["landmarks"], data["labels"], data["groups"],
                     tuple(str(c) for c in data["class_names"]), json.loads(str(data["meta"])),
                 )
-        except (KeyError, ValueError, OSError) as exc:
-            raise ValueError(f"{path} is not a window file: {exc}") from exc
+        except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+            reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+            raise ValueError(f"{path} is not a window file (truncated or corrupt?): {reason}") from None
 
     @classmethod
     def concatenate(cls, sets: list["WindowSet"]) -> "WindowSet":

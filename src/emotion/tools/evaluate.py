@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from emotion.atomic import write_text_atomic
 from emotion.paths import DEFAULT_WEIGHTS
 from emotion.tools.preflight import int_range
 
@@ -61,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     rep.update(checkpoint=str(args.checkpoint), data=str(args.data))
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "metrics.json").write_text(json.dumps(rep, indent=2))
+        write_text_atomic(args.out / "metrics.json", json.dumps(rep, indent=2))
         plot_confusion(np.array(rep["confusion"]), classifier.class_names, args.out / "confusion.png",
                        f"{args.data.name}: acc {rep['accuracy']:.3f}, macro-F1 {rep['macro_f1']:.3f}")
     print(json.dumps(rep, indent=2) if args.json else format_report(rep))

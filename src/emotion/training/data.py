@@ -24,6 +24,7 @@
 import hashlib
 import inspect
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,9 +93,13 @@ def load_source(src: SourceConfig, window: int, cache_dir: Path, progress: bool 
         from emotion.datasets.synth import SynthConfig, generate_windows
 
         path = synth_cache_path(src, window, cache_dir)
+        ws = None
         if path.is_file():
-            ws = WindowSet.load(path)
-        else:
+            try:
+                ws = WindowSet.load(path)
+            except ValueError as exc:                 # a kill while it was written (before atomic writes)
+                print(f"synthetic cache: {exc}; generating it again", file=sys.stderr, flush=True)
+        if ws is None:
             try:
                 synth_cfg = SynthConfig(**src.options)
             except TypeError as exc:

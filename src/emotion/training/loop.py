@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from emotion.atomic import write_atomic, write_text_atomic
 from emotion.checkpoint import load_checkpoint, save_checkpoint
 from emotion.classes import EMOTIONS, NUM_CLASSES
 from emotion.features import FeatureConfig
@@ -156,21 +157,40 @@ class Trainer:
                                EMOTIONS, extra)
 
     def _save_last(self, metrics: dict) -> None:
-        """last.pt plus last_state.pt (optimiser and scheduler tensors, which checkpoints keep out of extra)."""
-        state = {"epoch": self.epoch, "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict()}
-        tmp = self.out / "last_state.pt.tmp"
-        torch.save(state, tmp)
-        tmp.replace(self.out / "last_state.pt")
+        """last_state.pt (optimiser and scheduler tensors, which checkpoints keep out of extra), then last.pt.
+
+        last_state.pt keeps the states of this epoch and the one before, so whichever epoch last.pt holds
+        after a kill between (or during) the two atomic writes, its state is there."""
+        states = {e: s for e, s in self._saved_states().items() if e == self.epoch - 1}
+        states[self.epoch] = {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict()}
+        with write_atomic(self.out / "last_state.pt") as tmp:
+            torch.save({"states": states}, tmp)
         self._save("last.pt", metrics)
+
+    def _saved_states(self) -> dict[int, dict]:
+        """Optimiser and scheduler states by epoch from last_state.pt ({} when absent or unreadable)."""
+        path = self.out / "last_state.pt"
+        if not path.is_file():
+            return {}
+        try:
+            data = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception:  # torch raises many types for a damaged file: treated as absent
+            return {}
+        if isinstance(data, dict) and isinstance(data.get("states"), dict):
+            return {int(e): s for e, s in data["states"].items()}
+        if isinstance(data, dict) and "epoch" in data:       # one state (files written before both were kept)
+            return {int(data["epoch"]): data}
+        return {}
 
     def _resume(self) -> None:
         path = self.out / "last.pt"
         if not path.is_file() or not (self.out / "last_state.pt").is_file():
             raise FileNotFoundError(f"cannot resume: no {path} and last_state.pt")
         ck = load_checkpoint(path)
-        state = torch.load(self.out / "last_state.pt", map_location="cpu", weights_only=True)
-        if state["epoch"] != ck.extra["epoch"]:
-            raise ValueError(f"cannot resume: {path} and last_state.pt are from different epochs")
+        state = self._saved_states().get(ck.extra["epoch"])
+        if state is None:
+            raise ValueError(f"cannot resume: last_state.pt holds no optimiser state for epoch {ck.extra['epoch']} "
+                             f"of {path}")
         if _resume_key(ck.extra.get("train_config", {})) != _resume_key(self.cfg.to_dict()):
             raise ValueError(f"cannot resume: {path} was trained with a different config "
                              f"(only optim.epochs, optim.patience and optim.max_minutes may change)")
@@ -277,7 +297,7 @@ class Trainer:
                    "parameters": sum(p.numel() for p in best.model.parameters()),
                    "history": self.history, "data": self.data.summary, "config": self.cfg.to_dict(),
                    "git_commit": git_commit()}
-        (self.out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+        write_text_atomic(self.out / "metrics.json", json.dumps(metrics, indent=2))
         plot_confusion(np.array(rep["confusion"]), EMOTIONS, self.out / "confusion.png",
                        f"validation, best epoch {self.best_epoch}: acc {rep['accuracy']:.3f}, "
                        f"macro-F1 {rep['macro_f1']:.3f}")
