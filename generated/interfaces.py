@@ -22,7 +22,7 @@ from emotion.middleware.communicator import make_communicator
 from emotion.middleware.config import Config
 from emotion.middleware.parameters import ParameterSet
 from emotion.middleware.slices import load_interfaces
-from emotion.middleware.startup import StartupError, config_value, endpoints_key
+from emotion.middleware.startup import StartupError, bind_host, config_value, endpoints_key
 from emotion.middleware.topics import CALL_TIMEOUT_MS, TopicLink, topic_name
 
 ifaces = load_interfaces()
@@ -69,6 +69,7 @@ class Adapters:
     def get(self, key: str) -> Ice.ObjectAdapter:
         if key not in self.by_key:
             with config_value(self.params, key) as endpoints:
+                endpoints = bind_host(endpoints, str(self.params["Endpoints.Host"]))
                 self.by_key[key] = self.communicator.createObjectAdapterWithEndpoints(key.split(".")[-1], endpoints)
         return self.by_key[key]
 

@@ -94,3 +94,11 @@ def test_startup_check_exits_zero_and_warns_on_unknown_keys(tmp_path):
     path.write_text((REPO_ROOT / "etc" / "config").read_text() + "Camera.Colour = 3\n")
     result = run_component(str(path), "--startup-check")
     assert result.returncode == 0 and "unknown key 'Camera.Colour'" in result.stderr
+
+
+def test_endpoints_without_a_host_bind_to_endpoints_host():
+    from emotion.middleware.startup import bind_host
+    assert bind_host("tcp -p 10006", "localhost") == "tcp -p 10006 -h localhost"
+    assert bind_host("tcp -h 192.168.1.20 -p 10097", "localhost") == "tcp -h 192.168.1.20 -p 10097"
+    assert bind_host("tcp -p 1 : udp -p 2", "10.0.0.5") == "tcp -p 1 -h 10.0.0.5 : udp -p 2 -h 10.0.0.5"
+    assert bind_host("tcp -p 10006", "") == "tcp -p 10006"

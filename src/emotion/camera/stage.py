@@ -10,7 +10,7 @@ import Ice
 from emotion.camera.clock import FrameClock
 from emotion.camera.sources import PollSource, content_key
 from emotion.middleware.images import now_ms
-from emotion.middleware.ratelimit import RateLimitedLog
+from emotion.middleware.ratelimit import RateLimitedLog, message_shape
 
 SIMPLE_CAMERA_ID = 0
 """Camera id of CameraSimple images (their TImage has no cameraID)."""
@@ -43,7 +43,9 @@ class CameraInput:
     def __init__(self, source: PollSource | None, log: RateLimitedLog, clock: FrameClock | None = None) -> None:
         self.source = source
         self.log = log
-        self.clock = clock if clock is not None else FrameClock()
+        # one clock line per camera, but rate-limited: frames on endless made-up camera ids cannot flood the log
+        self.clock = clock if clock is not None else FrameClock(
+            lambda line: log.report("clock", line, detail=message_shape(line)))
         self.counts = dict.fromkeys(("frames_received", "frames_dropped", "frames_stale", "poll_unchanged",
                                      "poll_errors"), 0)
         self._pending: dict[int, Frame] = {}

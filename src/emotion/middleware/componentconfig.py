@@ -20,6 +20,9 @@ INTERFACE_PARAMETERS: tuple[ParameterSpec, ...] = (
                   doc="CameraSimple server polled in Camera.Mode = poll-simple (emotionrecognition2's default)"),
     ParameterSpec("Proxies.TopicManager", str, DEFAULT_TOPIC_MANAGER,
                   doc="rcnode (IceStorm TopicManager)"),
+    ParameterSpec("Endpoints.Host", str, "localhost",
+                  doc="address every Endpoints.* without its own -h binds to: the robot network's address of "
+                      "this machine; \"\" binds every interface (RoboComp's habit; no authentication!)"),
     ParameterSpec("Endpoints.EmotionRecognition", str, "tcp -p 10006", doc="EmotionRecognition adapter"),
     ParameterSpec("Endpoints.FacialEmotionRecognition", str, "",
                   doc="FacialEmotionRecognition adapter; empty: on the EmotionRecognition adapter"),

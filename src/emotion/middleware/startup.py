@@ -44,6 +44,15 @@ def config_value(params: ParameterSet, key: str) -> Iterator[str]:
         raise StartupError(f"{key} = {value!r}: {ice_reason(exc)}") from None
 
 
+def bind_host(endpoints: str, host: str) -> str:
+    """``endpoints`` (Ice's ``ep : ep``) with ``-h host`` added to each that names no host itself
+    (``host`` empty: unchanged, i.e. every interface)."""
+    if not host.strip():
+        return endpoints
+    parts = [part.strip() for part in endpoints.split(":")]
+    return " : ".join(part if not part or "-h" in part.split() else f"{part} -h {host}" for part in parts)
+
+
 def endpoints_key(params: ParameterSet, interface: str, fallback: str) -> str:
     """The config key whose adapter serves ``interface``: ``Endpoints.<interface>``, or the ``fallback``
     interface's key when that is empty (CommonBehavior on the main port)."""
