@@ -182,7 +182,8 @@ def test_worker_refuses_bad_images_with_a_rate_limited_reason(make_worker, clip)
         worker.CameraRGBDSimplePub_pushRGBD(bad, None)
         worker.compute()
     assert worker.stats["frames_invalid"] == 5 and publisher.pushed == []
-    assert len(lines) == 1 and "camera 0" in lines[0] and "needs" in lines[0]
+    refused = [line for line in lines if line.startswith("frame refused: ")]   # (and one clock line)
+    assert len(refused) == 1 and "camera 0" in refused[0] and "needs" in refused[0]
 
 
 def test_worker_drops_silent_and_surplus_cameras(make_worker, clip):
@@ -358,3 +359,26 @@ def test_demo_refuses_missing_weights(tmp_path, clip):
     result = subprocess.run([sys.executable, "-m", "emotion", "demo", "--once", "--clip", str(clip[0]),
                              "--weights", str(tmp_path / "none.pt")], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "no model weights" in result.stderr
+
+
+def test_track_ids_are_never_reused_and_new_cameras_are_admitted_at_a_rate(make_worker, clip):
+    """A camera dropped and back gets new track ids (clients see the reset); beyond the first burst new
+    camera ids are refused (counted) until the rate allows one, and a live camera is never evicted."""
+    worker, publisher, _ = make_worker(**{"Cameras.IdleS": 0.2, "Cameras.Max": 2, "Cameras.NewPerS": 2.0})
+    frame = clip[1][0]
+    push(worker, frame, 1)
+    worker.compute()
+    first = {s.trackId for s in publisher.pushed[-1][2]}
+    time.sleep(0.25)
+    worker.compute()                                                     # silent: dropped
+    push(worker, frame, 1)
+    worker.compute()                                                     # back: the burst of 2 is spent
+    again = {s.trackId for s in publisher.pushed[-1][2]}
+    assert first and again and min(again) > max(first)
+    push(worker, frame, 2)
+    worker.compute()
+    assert worker.stats["frames_refused"] == 1 and worker.stats["cameras"] == 1
+    time.sleep(0.6)                                                      # 2 per second: one more allowed
+    push(worker, frame, 2)
+    worker.compute()
+    assert worker.stats["frames_refused"] == 1 and {p[0] for p in publisher.pushed} == {1, 2}

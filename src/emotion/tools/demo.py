@@ -36,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("demo.mp4"), help="annotated MP4 (default demo.mp4)")
     parser.add_argument("--clip", type=Path, default=SAMPLE_CLIP, help="video to play (default: the sample clip)")
     parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="model checkpoint")
-    parser.add_argument("--every-ms", type=float_range(0.0, low_open=True), default=500.0, metavar="MS",
+    parser.add_argument("--every-ms", type=float_range(0.0), default=500.0, metavar="MS",
                         help="print each face every MS ms, and whenever it changes (default 500)")
     parser.add_argument("--logs", type=Path, help="keep the processes' logs and config here (default: a temp "
                         "folder, removed at the end)")
