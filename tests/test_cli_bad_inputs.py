@@ -56,12 +56,14 @@ def files(tmp_path_factory, random_weights) -> dict[str, Path]:
     big_blocks.write_text('[model]\nblocks = [[40000, 1]]\n[[sources]]\nkind = "synth"\ncount = 10\n')
     big_window = tmp / "window.toml"
     big_window.write_text('window = 50000000\n[[sources]]\nkind = "synth"\ncount = 10\n')
+    init = tmp / "init.toml"
+    init.write_text(f'init = "{wide}"\n[[sources]]\nkind = "synth"\ncount = 10\n')
     manifest = tmp / "manifest.csv"
     manifest.write_text("path,label\n" + "x" * 200_000 + ",Happy\n")
     component_binary = tmp / "config.bin"
     component_binary.write_bytes(b"\xff\xfe\x00" * 100)
     return {"wide": wide, "long": long, "truncated": truncated, "binary": binary, "blocks": big_blocks,
-            "window": big_window, "manifest": manifest, "png": png_claiming(tmp / "bomb.png", 30000),
+            "window": big_window, "init": init, "manifest": manifest, "png": png_claiming(tmp / "bomb.png", 30000),
             "component_binary": component_binary, "tmp": tmp}
 
 
@@ -83,6 +85,8 @@ CASES = {  # id: argv (strings; {name} is replaced by files[name]); expected exi
     "train binary config": (["train", "--config", "{binary}", "--out", "{tmp}/run1"], 2),
     "train 40000-channel blocks": (["train", "--config", "{blocks}", "--out", "{tmp}/run2"], 2),
     "train 50M-frame window": (["train", "--config", "{window}", "--out", "{tmp}/run3"], 2),
+    "train init from a 40000-channel checkpoint": (["train", "--config", "{init}", "--out", "{tmp}/run5",
+                                                   "--no-progress"], 1),
     "train --threads 0": (["train", "--config", "{blocks}", "--out", "{tmp}/run4", "--threads", "0"], 2),
     "prepare 200 KB manifest field": (["prepare", "--format", "manifest", "--manifest", "{manifest}",
                                        "--out", "{tmp}/m.npz"], 1),
@@ -132,7 +136,7 @@ def test_ports_in_use_are_one_line(files, rcnode):
         check_one_line(node, 1, "rcnode")
 
 
-@pytest.mark.parametrize("kind", ["binary", "fifo", "oversized", "40000-channel weights"])
+@pytest.mark.parametrize("kind", ["binary", "fifo", "oversized", "40000-channel weights", "50M-frame weights"])
 def test_component_refuses_a_bad_config_with_one_line(kind, files, tmp_path, random_weights):
     import os
 
@@ -146,11 +150,12 @@ def test_component_refuses_a_bad_config_with_one_line(kind, files, tmp_path, ran
     elif kind == "oversized":
         path.write_text("# padding\n" * (MAX_CONFIG_BYTES // 10 + 1))
     else:
-        values = dict(load_config(COMPONENT_CONFIG).values, **{"Model.Weights": str(files["wide"])})
+        weights = files["wide" if kind.startswith("40000") else "long"]
+        values = dict(load_config(COMPONENT_CONFIG).values, **{"Model.Weights": str(weights)})
         from emotion.middleware.config import render_config
         path.write_text(render_config(values))
     result = subprocess.run([sys.executable, str(REPO_ROOT / "generated" / "emotionrecognition.py"), str(path),
-                             *(["--startup-check"] if kind != "40000-channel weights" else [])],
+                             *(["--startup-check"] if not kind.endswith("weights") else [])],
                             capture_output=True, text=True, timeout=TIMEOUT_S)
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert "Traceback" not in result.stderr and result.returncode in (1, 2), result.stderr[-2000:]

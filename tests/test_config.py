@@ -102,3 +102,24 @@ def test_endpoints_without_a_host_bind_to_endpoints_host():
     assert bind_host("tcp -h 192.168.1.20 -p 10097", "localhost") == "tcp -h 192.168.1.20 -p 10097"
     assert bind_host("tcp -p 1 : udp -p 2", "10.0.0.5") == "tcp -p 1 -h 10.0.0.5 : udp -p 2 -h 10.0.0.5"
     assert bind_host("tcp -p 10006", "") == "tcp -p 10006"
+
+
+def test_refusals_echo_a_caller_s_value_cut_short():
+    from emotion.middleware.parameters import ParameterSet, ParameterSpec
+    params = ParameterSet([ParameterSpec("Period.Compute", int, 50, editable=True, minimum=1)])
+    for changes in ({"Period.Compute": "9" * 10**6}, {"x" * 10**6: "1"}):
+        with pytest.raises(ValueError) as info:
+            params.update(changes)
+        assert len(str(info.value)) < 300 and "1000000 characters" in str(info.value)
+
+
+def test_rate_limited_log_cuts_long_lines_and_caps_its_sub_kinds():
+    from emotion.middleware.ratelimit import MAX_DETAILS, MAX_MESSAGE_CHARS, RateLimitedLog
+    lines: list[str] = []
+    log = RateLimitedLog(60.0, lines.append)
+    log.report("refused", "v" * 10**6)
+    assert len(lines[0]) < MAX_MESSAGE_CHARS + 60 and "(1000000 characters)" in lines[0]
+    for n in range(10 * MAX_DETAILS):
+        log.report("refused", f"reason {n}", detail=f"shape {n}")
+    assert len(lines) == 1 + MAX_DETAILS + 1                      # then one "other" line, then held back
+    assert len(log._last) <= MAX_DETAILS + 2
