@@ -12,7 +12,6 @@ import time
 import numpy as np
 import pytest
 
-from emotion.atomic import write_atomic
 from emotion.datasets.windows import WindowSet
 from emotion.paths import REPO_ROOT, shared_dir
 from emotion.training.config import load_config
@@ -34,6 +33,7 @@ ws.save(sys.argv[1])
 
 
 def test_write_atomic_leaves_the_old_file_when_the_writer_fails(tmp_path):
+    from emotion.atomic import write_atomic
     path = tmp_path / "out.txt"
     path.write_text("old")
     with pytest.raises(RuntimeError):
