@@ -13,6 +13,7 @@ import pytest
 
 from emotion.classes import class_from_alias, class_index
 from emotion.datasets import photos
+from emotion.datasets.csvfile import MAX_FIELD_CHARS
 from emotion.datasets.extraction import LandmarkExtractor
 from emotion.datasets.video import iter_frames, read_image
 from emotion.paths import REPO_ROOT, shared_dir, shared_media
@@ -121,7 +122,7 @@ def test_bad_photo_tables_are_refused_with_the_reason(tmp_path):
     (tmp_path / "missing.csv").write_text("path,label\nnot_there.jpg,Happy\n")
     with pytest.raises(FileNotFoundError, match="missing.csv:2: no photo"):
         photos.csv_photos(tmp_path / "missing.csv")
-    (tmp_path / "huge.csv").write_text("path,label\n" + "a" * (photos.MAX_FIELD_CHARS + 10) + ",Happy\n")
+    (tmp_path / "huge.csv").write_text("path,label\n" + "a" * (MAX_FIELD_CHARS + 10) + ",Happy\n")
     with pytest.raises(ValueError, match="not a readable CSV"):
         photos.csv_photos(tmp_path / "huge.csv")
     (tmp_path / "binary.csv").write_bytes(b"path,label\n\xff\xfe\x00,Happy\n")

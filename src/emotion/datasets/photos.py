@@ -23,7 +23,6 @@ muxspace photos a hash within 4 bits pairs 3 542 photos, mostly different people
 into one group; landmarks within 0.04 pair different faces of similar shape.
 """
 
-import csv
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ import cv2
 import numpy as np
 
 from emotion.classes import class_from_alias
+from emotion.datasets.csvfile import read_table
 from emotion.datasets.extraction import LandmarkExtractor
 from emotion.datasets.video import IMAGE_SUFFIXES
 from emotion.datasets.windows import WindowSet
@@ -43,8 +43,6 @@ HASH_BITS: int = 8
 LANDMARK_TOLERANCE: float = 0.02
 """Normalised shapes closer than this (RMS per landmark, inter-ocular units) may be the same picture."""
 LFW_NAME = re.compile(r"^(?P<person>.+?)_\d{4}$")
-MAX_FIELD_CHARS: int = 4096
-"""A CSV field longer than this is refused (a path or a label is never that long)."""
 
 
 @dataclass(frozen=True)
@@ -92,21 +90,6 @@ def folder_photos(root: str | Path) -> PhotoList:
     return PhotoList(items, dropped)
 
 
-def _read_csv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    csv.field_size_limit(MAX_FIELD_CHARS)
-    try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            header = [name.strip() for name in reader.fieldnames or []]
-            rows = [(line, {(k or "").strip(): (v or "").strip() for k, v in row.items() if isinstance(v, str)})
-                    for line, row in enumerate(reader, start=2)]
-    except csv.Error as exc:
-        raise ValueError(f"{path}: not a readable CSV: {exc}") from None
-    except UnicodeDecodeError:
-        raise ValueError(f"{path}: not a UTF-8 text file") from None
-    return header, rows
-
-
 def csv_photos(table: str | Path, root: str | Path | None = None, path_column: str = "path",
                label_column: str = "label", group_column: str | None = "group") -> PhotoList:
     """Photos listed in a CSV (columns named by the arguments; ``group`` optional)."""
@@ -114,7 +97,7 @@ def csv_photos(table: str | Path, root: str | Path | None = None, path_column: s
     if not table.is_file():
         raise FileNotFoundError(f"no CSV at {table}")
     base = Path(root) if root is not None else table.parent
-    header, rows = _read_csv(table)
+    header, rows = read_table(table)
     if not {path_column, label_column} <= set(header):
         raise ValueError(f"{table}: header must hold {path_column} and {label_column}; got {', '.join(header) or 'nothing'}")
     items, dropped = [], Counter()
