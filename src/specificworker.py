@@ -35,6 +35,7 @@ from typing import Any, Sequence
 
 import Ice
 
+from emotion.cadence import CONFIG_KEYS as CADENCE_KEYS, CadenceConfig, ClassifyCadence
 from emotion.camera.admission import Admission
 from emotion.camera.sources import MODES, poll_source
 from emotion.camera.stage import CameraInput, Frame
@@ -50,6 +51,7 @@ from emotion.middleware.topics import TopicUnavailable
 from emotion.perception.crop import face_crop
 from emotion.perception.detector import LandmarkDetector
 from emotion.perception.image import CHANNEL_ORDERS, MAX_PIXELS, ImageError, decode_timage
+from emotion.perception.pool import DEFAULT_THREADS, THREADS_KEY, PerceptionPool
 from emotion.perception.tracking import CONFIG_PREFIX, TrackerConfig, field_type
 from emotion.smoothing import SMOOTHING_KEYS, SmoothingConfig
 from emotion.states import FaceState
@@ -124,6 +126,15 @@ class SpecificWorker(GenericWorker):
         ParameterSpec("Model.Weights", str, "weights/emotion_stgcn.pt",
                       doc="model checkpoint; a relative path is relative to the component root"),
         ParameterSpec("Model.Threads", int, 1, minimum=1, maximum=64, doc="torch threads of the model"),
+        ParameterSpec(CADENCE_KEYS["every"], int, CadenceConfig.every, editable=True, minimum=0, maximum=1000,
+                      doc="classify each track every this many frames, its last probabilities reused in between "
+                          "(0: from the load, up to Model.MaxEvery)"),
+        ParameterSpec(CADENCE_KEYS["max_every"], int, CadenceConfig.max_every, editable=True, minimum=1, maximum=1000,
+                      doc="largest cadence chosen from the load (frames)"),
+        ParameterSpec(CADENCE_KEYS["model_share"], float, CadenceConfig.model_share, editable=True, minimum=0.01,
+                      maximum=1.0, doc="fraction of one core the model may use before the cadence grows"),
+        ParameterSpec("Threads.Perception", int, 0, minimum=0, maximum=64,
+                      doc="threads decoding and tracking cameras and faces in parallel (0: one per core)"),
         ParameterSpec("Smoothing.TimeConstantMs", float, SmoothingConfig.time_constant_ms, minimum=0.0,
                       maximum=60_000.0, doc="probability EMA time constant in ms (0: no smoothing)"),
         ParameterSpec("Smoothing.SwitchMargin", float, SmoothingConfig.switch_margin, minimum=0.0, maximum=0.99,
@@ -155,6 +166,8 @@ class SpecificWorker(GenericWorker):
         self.tracker_config = self.tracker_settings(params)
         self.smoothing = SmoothingConfig(*(float(params[f"Smoothing.{key}"]) for key in SMOOTHING_KEYS))
         self.labels = styled_names(self.classifier.class_names, str(params["Labels.Style"]))
+        self.pool = PerceptionPool(int(params["Threads.Perception"]))
+        self.cadence = ClassifyCadence(self.cadence_settings(params))
         self.camera = CameraInput(
             poll_source(str(params["Camera.Mode"]), self.camerargbdsimple_proxy, self.camerasimple_proxy,
                         str(params["Camera.Name"])), self.log)
@@ -167,13 +180,23 @@ class SpecificWorker(GenericWorker):
         self._publish_times: collections.deque[float] = collections.deque(maxlen=1000)
         self.stats: dict[str, Value] = dict.fromkeys(
             ("frames_processed", "frames_invalid", "frames_refused", "faces", "faces_total", "published",
-             "publish_failed", "pipeline_errors", "cameras", "cameras_dropped"), 0)
+             "publish_failed", "pipeline_errors", "cameras", "cameras_dropped", "classified", "classify_every"), 0)
         self.stats.update(dict.fromkeys(("inference_ms", "perception_ms", "compute_ms", "latency_ms"), 0.0))
 
     @staticmethod
     def tracker_settings(params: ParameterSet) -> TrackerConfig:
         """Every camera's tracker: the ``Perception.*`` parameters (the window comes from the model)."""
         return TrackerConfig.from_mapping({k: v for k, v in params.snapshot().items() if k.startswith(CONFIG_PREFIX)})
+
+    @staticmethod
+    def cadence_settings(params: ParameterSet) -> CadenceConfig:
+        """How often each track is classified: the ``Model.ClassifyEvery/MaxEvery/Share`` parameters."""
+        return CadenceConfig(**{name: params[key] for name, key in CADENCE_KEYS.items()})
+
+    def parameters_changed(self, applied: dict[str, Value]) -> None:
+        super().parameters_changed(applied)
+        if any(key in applied for key in CADENCE_KEYS.values()):
+            self.cadence = ClassifyCadence(self.cadence_settings(self.params))
 
     def _load_classifier(self) -> EmotionClassifier:
         """The model of ``Model.Weights``; ValueError naming the key when it cannot be loaded."""
@@ -211,7 +234,8 @@ class SpecificWorker(GenericWorker):
         self.admission.take()
         if len(self._cameras) >= int(self.params["Cameras.Max"]):
             self._drop_camera(self._silent_camera())
-        engine = EmotionEngine(self.classifier, self.tracker_config, self.smoothing, detector=self.detector)
+        engine = EmotionEngine(self.classifier, self.tracker_config, self.smoothing, detector=self.detector,
+                               pool=self.pool)
         camera = self._cameras[camera_id] = _Camera(engine, {})
         return camera
 
@@ -245,38 +269,61 @@ class SpecificWorker(GenericWorker):
         frames, jobs = [], []
         order = str(self.params["Camera.ChannelOrder"])
         max_pixels = int(self.params["Frames.MaxPixels"])
+        admitted = []
         for frame in self.camera.take(int(self.params["Frames.MaxAgeMs"])):
-            camera = self._cameras.get(frame.camera_id)
-            refusal = None if camera is not None else self._refusal(frame.camera_id)
-            if refusal is not None:                             # refused before any decoding
-                self.stats["frames_refused"] += 1
-                self.camera.forget(frame.camera_id)
-                self.log.report("camera refused", f"camera {frame.camera_id}: {refusal}", detail=refusal)
+            if self._refused(frame):                            # refused before any decoding
                 continue
-            try:
-                pixels = decode_timage(frame.image, order, max_pixels)
-            except ImageError as exc:
+            admitted.append(frame)
+        decoded_frames = self.pool.map_cameras(lambda f: self._decode(f, order, max_pixels), admitted)
+        for frame, decoded in zip(admitted, decoded_frames):
+            if isinstance(decoded, ImageError):
                 self.stats["frames_invalid"] += 1
-                self.log.report("frame refused", f"camera {frame.camera_id}: {exc}", detail=message_shape(str(exc)))
+                self.log.report("frame refused", f"camera {frame.camera_id}: {decoded}",
+                                detail=message_shape(str(decoded)))
                 continue
-            camera = camera if camera is not None else self._add_camera(frame.camera_id)
+            camera = self._cameras.get(frame.camera_id)
+            if camera is None:
+                if self._refused(frame):  # another new camera of this round took the place
+                    continue
+                camera = self._add_camera(frame.camera_id)
             frames.append(frame)
-            jobs.append(FrameJob(camera.engine, pixels, frame.time_ms))
+            jobs.append(FrameJob(camera.engine, decoded, frame.time_ms))
         if jobs:
             self._process(frames, jobs)
         self.stats["cameras"] = len(self._cameras)
+
+    def _refused(self, frame: Frame) -> bool:
+        """True (counted, logged, its pending frames forgotten) when the frame's camera is new and may not
+        start now (``_refusal``)."""
+        refusal = None if frame.camera_id in self._cameras else self._refusal(frame.camera_id)
+        if refusal is None:
+            return False
+        self.stats["frames_refused"] += 1
+        self.camera.forget(frame.camera_id)
+        self.log.report("camera refused", f"camera {frame.camera_id}: {refusal}", detail=refusal)
+        return True
+
+    @staticmethod
+    def _decode(frame: Frame, order: str, max_pixels: int) -> Any:
+        """The frame's pixels (H, W, 3) uint8, or the ImageError refusing it (decoded on a pool thread)."""
+        try:
+            return decode_timage(frame.image, order, max_pixels)
+        except ImageError as exc:
+            return exc
 
     def _process(self, frames: Sequence[Frame], jobs: list[FrameJob]) -> None:
         """One batched pipeline run for one frame per camera; publish and remember each camera's states."""
         started = time.perf_counter()
         try:
-            result = process_frames(jobs)
+            result = process_frames(jobs, self.pool, self.cadence)
         except Exception as exc:  # a pipeline bug must not stop the component: count, say why, go on
             self.stats["pipeline_errors"] += 1
             self.log.report("pipeline error", f"{type(exc).__name__}: {exc}")
             return
         self.stats["compute_ms"] = round((time.perf_counter() - started) * 1000.0, 3)
         self.stats["inference_ms"] = round(result.inference_ms, 3)
+        self.stats["classified"] = result.classified
+        self.stats["classify_every"] = self.cadence.every
         self.stats["perception_ms"] = round(sum(result.track_ms), 3)
         faces = 0
         crop_size = int(self.params["FacialEmotion.CropSize"])

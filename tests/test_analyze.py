@@ -91,4 +91,34 @@ def test_plot_of_a_photo_a_faceless_clip_and_a_video_names_the_input_without_a_f
     assert f"{NO_FACE}: no face found" in result.stdout.splitlines()
     assert f"{PHOTO}: 1 face-frames" in result.stdout and f"{SINGLE}: 72 face-frames" in result.stdout
     assert cv2.imread(str(out_png)).shape[0] >= 700  # three panels: the photo's bars, the clip's curves, "no face"
-    assert "/72 [" in result.stderr  # the progress bar knows the clip's length (so it shows an ETA)
+    frames = 1 + int(cv2.VideoCapture(str(NO_FACE)).get(cv2.CAP_PROP_FRAME_COUNT)) + 72
+    assert f"/{frames} [" in result.stderr  # the progress bar knows every input's length (so it shows an ETA)
+
+
+@needs_media
+def test_jobs_and_cadence_keep_the_csv(tmp_path, random_weights):
+    """Processes over the inputs change nothing in the CSV; a cadence of 1 classifies every frame afresh,
+    a cadence of 3 reuses a track's probabilities in between (the smoother still moves)."""
+    inputs = [str(SINGLE), str(PHOTO)]
+    outputs = {}
+    for jobs, every in ((1, 1), (2, 1), (1, 3)):
+        out = tmp_path / f"j{jobs}k{every}.csv"
+        result = analyze(*inputs, "--weights", str(random_weights), "--csv", str(out), "--jobs", str(jobs),
+                         "--classify-every", str(every), "--time-constant-ms", "0")
+        assert result.returncode == 0, result.stderr
+        outputs[jobs, every] = list(csv.reader(out.open()))
+    assert outputs[1, 1] == outputs[2, 1] and len(outputs[1, 1]) == 1 + 72 + 1
+    fresh, cadenced = outputs[1, 1][1:73], outputs[1, 3][1:73]
+    assert fresh[0] == cadenced[0]  # a new track is classified at once
+    same = [a[-5:] == b[-5:] for a, b in zip(fresh, cadenced)]
+    assert 0.2 < sum(same) / len(same) < 0.6  # about every third frame is classified afresh
+    changes = sum(a[-5:] != b[-5:] for a, b in zip(cadenced, cadenced[1:]))
+    assert changes <= len(cadenced) // 3 + 2  # without smoothing, probabilities change only when classified
+
+
+def test_analyze_refuses_bad_jobs_and_cadence(tmp_path):
+    img = tmp_path / "x.png"
+    cv2.imwrite(str(img), (255 * __import__("numpy").ones((20, 20, 3))).astype("uint8"))
+    for option in ("--jobs", "--classify-every"):
+        result = analyze(str(img), option, "0")
+        assert result.returncode == 2 and option in result.stderr, result.stderr

@@ -26,7 +26,7 @@ def test_count_macs_matches_hand_count():
 def test_run_json(capsys):
     parser = argparse.ArgumentParser()
     bench_model.add_arguments(parser)
-    args = parser.parse_args(["--json", "--configs", "compact", "--repeats", "2", "--max-seconds", "0"])
+    args = parser.parse_args(["--json", "--configs", "compact", "--repeats", "2", "--max-seconds", "0", "--rounds", "8"])
     assert bench_model.run(args) == 0
     result = json.loads(capsys.readouterr().out)
     compact = result["compact"]
@@ -34,4 +34,20 @@ def test_run_json(capsys):
     assert compact["traced"] is True
     assert 0 < compact["params"] <= 500_000 and compact["latency_ms_b1"] > 0
     assert compact["latency_ms_b8"] > compact["latency_ms_b1"]
-    assert result["threads"] == 1
+    assert result["threads"] == 1 and 0 < compact["per_face_frame_ms"] == compact["per_face_frame_ms_by_faces"]["20"]
+
+
+def test_per_face_frame_cost_follows_the_cadence():
+    """Replayed rounds: a fixed k classifies 1/k of the face-frames; from the load, k grows with the faces."""
+    from emotion.cadence import CadenceConfig
+    from emotion.models import COMPACT
+    from emotion.models.deploy import for_inference
+
+    network = for_inference(build_model(COMPACT, 4, 5).eval(), 4, COMPACT.window)
+    every_frame, k1 = bench_model.per_face_frame_ms(network, 4, COMPACT.window, 5, CadenceConfig(every=1), rounds=40)
+    every_fourth, k4 = bench_model.per_face_frame_ms(network, 4, COMPACT.window, 5, CadenceConfig(every=4), rounds=40)
+    assert (k1, k4) == (1, 4) and 0 < every_fourth < 0.6 * every_frame
+    _, light = bench_model.per_face_frame_ms(network, 4, COMPACT.window, 1, CadenceConfig(model_share=0.5), rounds=60)
+    _, heavy = bench_model.per_face_frame_ms(network, 4, COMPACT.window, 20, CadenceConfig(model_share=0.05),
+                                             rounds=60)
+    assert light == 1 and heavy == CadenceConfig().max_every

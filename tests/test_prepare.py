@@ -158,7 +158,7 @@ def test_prepare_manifest_on_a_real_clip_uses_the_cache_the_second_time(tmp_path
     (tmp_path / "m.csv").write_text("path,label,start,end,group\nframes,Neutral,0,12,p1\nframes,Happy,12,,p1\n"
                                     f"{source},Sad,,,p2\n")
     args = ["prepare", "--format", "manifest", "--manifest", str(tmp_path / "m.csv"), "--out", str(tmp_path / "w.npz"),
-            "--cache", str(tmp_path / "cache"), "--window", "8", "--stride", "4", "--workers", "2"]
+            "--cache", str(tmp_path / "cache"), "--window", "8", "--stride", "4", "--jobs", "2"]
     assert cli.main(args) == 0
     first = WindowSet.load(tmp_path / "w.npz")
     p1 = first.groups == "p1"

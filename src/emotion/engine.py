@@ -6,6 +6,10 @@ analysis and the live component label a face the same way.
 Label policy for short buffers: a track is classified from its first frame on; until its buffer holds a
 full window, the window is padded by repeating the earliest frame (``LandmarkBuffer.window(pad=True)``)
 and ``buffer_frames < window_frames`` tells the caller how much real history stands behind the label.
+
+Cost: perception of the cameras (and of the faces of each camera) runs on a ``PerceptionPool``'s threads;
+each track is classified on the cadence of a ``ClassifyCadence`` (every frame by default), its last
+probabilities reused in between (``emotion.cadence``).
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from emotion.cadence import ClassifyCadence
+from emotion.perception.pool import INLINE, PerceptionPool
 from emotion.perception.tracking import FaceTracker, TrackedFace, TrackerConfig, TrackResult
 from emotion.smoothing import SmoothingConfig, TrackSmoother
 from emotion.states import FaceState
@@ -42,27 +48,48 @@ class FramesResult:
     """Perception time of each job's frame (ms)."""
     inference_ms: float
     """The one batched model call for all faces (ms)."""
+    classified: int = 0
+    """Faces that went through the model (the others reused their track's last probabilities)."""
 
 
 class EmotionEngine:
     """One camera's pipeline: ``FaceTracker`` -> ``EmotionClassifier`` -> per-track ``TrackSmoother``."""
 
     def __init__(self, classifier: EmotionClassifier, tracker_config: TrackerConfig = TrackerConfig(),
-                 smoothing: SmoothingConfig = SmoothingConfig(), detector=None) -> None:
+                 smoothing: SmoothingConfig = SmoothingConfig(), detector=None,
+                 pool: PerceptionPool = INLINE) -> None:
         self.classifier = classifier
         # The model decides the window: buffers hold exactly what it was trained on.
-        self.tracker = FaceTracker(replace(tracker_config, window=classifier.window), detector=detector)
+        self.tracker = FaceTracker(replace(tracker_config, window=classifier.window), detector=detector, pool=pool)
         self.smoothing = smoothing
         self._smoothers: dict[int, TrackSmoother] = {}
+        self._last: dict[int, tuple[np.ndarray, int]] = {}
+        """Per track: its last probabilities and the frames since they were computed."""
+        self._tick = 0
 
     def track(self, frame_bgr: np.ndarray, timestamp_ms: int) -> TrackResult:
         """Run perception on a frame: the faces seen in it and the time per stage."""
         result = self.tracker.track(frame_bgr, timestamp_ms)
+        self._tick += 1
         live = {t.track_id for t in self.tracker.tracks}
-        for track_id in list(self._smoothers):
-            if track_id not in live:
-                del self._smoothers[track_id]
+        for table in (self._smoothers, self._last):
+            for track_id in [t for t in table if t not in live]:
+                del table[track_id]
         return result
+
+    def due(self, face: TrackedFace, every: int) -> bool:
+        """Whether this frame classifies ``face`` (``ClassifyCadence.due``) or reuses its last probabilities."""
+        last = self._last.get(face.track_id)
+        return ClassifyCadence.due(face.track_id, self._tick, every, None if last is None else last[1])
+
+    def probabilities(self, face: TrackedFace, fresh: np.ndarray | None) -> np.ndarray:
+        """``fresh`` (remembered for the frames in between) or the track's last probabilities. Shape: (C,)."""
+        if fresh is not None:
+            self._last[face.track_id] = (fresh, 0)
+            return fresh
+        probs, age = self._last[face.track_id]
+        self._last[face.track_id] = (probs, age + 1)
+        return probs
 
     def label(self, faces: Sequence[TrackedFace], probabilities: np.ndarray, timestamp_ms: int) -> list[FaceState]:
         """Smooth each face's probabilities and pick its label. Shape: probabilities (len(faces), C)."""
@@ -85,24 +112,34 @@ class EmotionEngine:
         return process_frames([FrameJob(self, frame_bgr, timestamp_ms)]).states[0]
 
 
-def process_frames(jobs: Sequence[FrameJob]) -> FramesResult:
-    """Process frames of several cameras with ONE model call for all their faces.
+def process_frames(jobs: Sequence[FrameJob], pool: PerceptionPool = INLINE,
+                   cadence: ClassifyCadence | None = None) -> FramesResult:
+    """Process frames of several cameras with ONE model call for the faces due (``cadence``; default:
+    every face), the cameras tracked on ``pool``'s threads.
 
-    All engines must share one classifier.
+    All engines must share one classifier; a job's engine appears at most once.
     """
     if not jobs:
         return FramesResult([], [], 0.0)
     classifier = jobs[0].engine.classifier
     if any(job.engine.classifier is not classifier for job in jobs):
         raise ValueError("process_frames needs engines that share one classifier")
-    tracked = [job.engine.track(job.frame, job.timestamp_ms) for job in jobs]
-    windows = [face.buffer.window(pad=True) for result in tracked for face in result.faces]
+    if len({id(job.engine) for job in jobs}) != len(jobs):
+        raise ValueError("process_frames takes one frame per engine")
+    tracked = pool.map_cameras(lambda job: job.engine.track(job.frame, job.timestamp_ms), jobs)
+    every = cadence.every if cadence is not None else 1
+    due = [[job.engine.due(face, every) for face in result.faces] for job, result in zip(jobs, tracked)]
+    windows = [face.buffer.window(pad=True) for result, flags in zip(tracked, due)
+               for face, flag in zip(result.faces, flags) if flag]
     start = time.perf_counter()
     probs = classifier.predict(np.stack(windows)) if windows else np.zeros((0, len(classifier.class_names)))
     inference_ms = (time.perf_counter() - start) * 1000.0
-    states, offset = [], 0
-    for job, result in zip(jobs, tracked):
-        count = len(result.faces)
-        states.append(job.engine.label(result.faces, probs[offset:offset + count], job.timestamp_ms))
-        offset += count
-    return FramesResult(states, [result.stage_ms["total"] for result in tracked], inference_ms)
+    fresh = iter(probs)
+    states = []
+    for job, result, flags in zip(jobs, tracked, due):
+        chosen = [job.engine.probabilities(face, next(fresh) if flag else None)
+                  for face, flag in zip(result.faces, flags)]
+        states.append(job.engine.label(result.faces, np.array(chosen) if chosen else probs[:0], job.timestamp_ms))
+    if cadence is not None:
+        cadence.observe(sum(len(r.faces) for r in tracked), len(windows), inference_ms)
+    return FramesResult(states, [result.stage_ms["total"] for result in tracked], inference_ms, len(windows))

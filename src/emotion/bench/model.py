@@ -1,7 +1,14 @@
 """`python -m emotion bench model`: parameters, MACs and single-thread CPU latency of the named model sizes.
 
 ``latency_ms_b{1,8}`` time the network as the component runs it (traced and frozen,
-``emotion.models.deploy``); ``latency_ms_b{1,8}_eager`` the plain PyTorch module, for comparison."""
+``emotion.models.deploy``); ``latency_ms_b{1,8}_eager`` the plain PyTorch module, for comparison.
+
+``per_face_frame_ms``: the model's cost per face and frame as the component runs it, i.e. with the
+component's classification cadence (``emotion.cadence``, etc/config's ``Model.*``): ``LOADS`` faces at
+30 frames/s are replayed round by round (the cadence's clock advances 1/30 s per round, every model
+call is real and timed), and the model time is divided by the face-frames. The headline is the heaviest
+load (4 cameras x 5 faces, where the cost matters); ``per_face_frame_ms_by_faces`` has each load (a
+light load may spend its small share of a core on classifying every frame)."""
 
 import argparse
 import json
@@ -18,9 +25,15 @@ from emotion.features import FeatureConfig
 from emotion.face68 import NUM_LANDMARKS
 from emotion.models import CONFIGS, ModelConfig, build_model
 from emotion.models.deploy import for_inference
+from emotion.cadence import CadenceConfig, ClassifyCadence, load_cadence_config
 
 DESCRIPTION = "parameters, MACs and batch-1/batch-8 CPU latency of the compact and reference models"
 BATCHES: tuple[int, ...] = (1, 8)
+LOADS: tuple[int, ...] = (1, 5, 20)
+"""Faces at 30 frames/s replayed for ``per_face_frame_ms``: 1x1, 1x5 and 4x5 of ``bench e2e``."""
+RATE: float = 30.0
+REPLAY_ROUNDS: int = 300
+"""Rounds replayed per load (10 s at 30 fps: the load estimate settles within the first 2-3 s)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,6 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeats", type=int, default=200, help="timed runs per measurement (default 200)")
     parser.add_argument("--max-seconds", type=float, default=10.0,
                         help="stop a measurement early after this long (default 10; at least 5 runs are made)")
+    parser.add_argument("--rounds", type=int, default=REPLAY_ROUNDS,
+                        help=f"replayed 30 fps rounds per load for per_face_frame_ms (default {REPLAY_ROUNDS})")
     parser.add_argument("--no-velocity", action="store_true", help="position channels only (2 instead of 4)")
 
 
@@ -55,8 +70,46 @@ def median_latency_ms(model: nn.Module, x: torch.Tensor, repeats: int, max_secon
     return statistics.median(times) * 1e3
 
 
-def measure(cfg: ModelConfig, in_channels: int, repeats: int, max_seconds: float) -> dict:
-    """Figures of one model size: params, macs (batch 1), latency_ms_b{1,8} (deployed) and their _eager twins."""
+class _ReplayClock:
+    """The cadence's clock in a replay: advanced by the replay, not by the wall."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def per_face_frame_ms(network: nn.Module, in_channels: int, window: int, faces: int, cadence: CadenceConfig,
+                      rounds: int = REPLAY_ROUNDS) -> tuple[float, int]:
+    """Model ms per face-frame for ``faces`` tracks at ``RATE`` under ``cadence`` (the last quarter of
+    the rounds, once the load estimate has settled), and the cadence's final k."""
+    clock = _ReplayClock()
+    policy = ClassifyCadence(cadence, clock)
+    ages: dict[int, int | None] = dict.fromkeys(range(1, faces + 1))
+    x = torch.randn(faces, in_channels, window, NUM_LANDMARKS)
+    spent_ms, face_frames = 0.0, 0
+    with torch.inference_mode():
+        for tick in range(1, rounds + 1):
+            clock.now += 1.0 / RATE
+            due = [t for t, age in ages.items() if ClassifyCadence.due(t, tick, policy.every, age)]
+            start = time.perf_counter()
+            if due:
+                network(x[:len(due)])
+            ms = (time.perf_counter() - start) * 1e3
+            for track in ages:
+                ages[track] = 0 if track in due else ages[track] + 1
+            policy.observe(faces, len(due), ms)
+            if tick > rounds * 3 // 4:
+                spent_ms += ms
+                face_frames += faces
+    return spent_ms / face_frames, policy.every
+
+
+def measure(cfg: ModelConfig, in_channels: int, repeats: int, max_seconds: float,
+            cadence: CadenceConfig = CadenceConfig(), rounds: int = REPLAY_ROUNDS) -> dict:
+    """Figures of one model size: params, macs (batch 1), latency_ms_b{1,8} (deployed) and their _eager
+    twins, per_face_frame_ms (and by load) under ``cadence``."""
     model = build_model(cfg, in_channels, NUM_CLASSES).eval()
     deployed = for_inference(model, in_channels, cfg.window)
     shape = (in_channels, cfg.window, NUM_LANDMARKS)
@@ -67,19 +120,28 @@ def measure(cfg: ModelConfig, in_channels: int, repeats: int, max_seconds: float
         x = torch.randn(batch, *shape)
         result[f"latency_ms_b{batch}"] = round(median_latency_ms(deployed, x, repeats, max_seconds), 3)
         result[f"latency_ms_b{batch}_eager"] = round(median_latency_ms(model, x, repeats, max_seconds), 3)
+    by_faces, every = {}, {}
+    for faces in LOADS:
+        cost, k = per_face_frame_ms(deployed, in_channels, cfg.window, faces, cadence, rounds)
+        by_faces[str(faces)], every[str(faces)] = round(cost, 4), k
+    result["per_face_frame_ms"] = by_faces[str(max(LOADS))]
+    result["per_face_frame_ms_by_faces"] = by_faces
+    result["classify_every_by_faces"] = every
     return result
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.threads < 1 or args.repeats < 1:
-        raise SystemExit("--threads and --repeats must be >= 1")
+    if args.threads < 1 or args.repeats < 1 or args.rounds < 4:
+        raise SystemExit("--threads and --repeats must be >= 1, --rounds >= 4")
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     in_channels = FeatureConfig(velocity=not args.no_velocity).channels
-    results = {name: measure(CONFIGS[name], in_channels, args.repeats, args.max_seconds)
+    cadence = load_cadence_config()
+    results = {name: measure(CONFIGS[name], in_channels, args.repeats, args.max_seconds, cadence, args.rounds)
                for name in tqdm(args.configs, desc="bench model", unit="model", disable=args.json)}
     if args.json:
-        print(json.dumps({**results, "threads": args.threads, "in_channels": in_channels}))
+        print(json.dumps({**results, "threads": args.threads, "in_channels": in_channels,
+                          "cadence": cadence.to_dict(), "rate": RATE}))
         return 0
     print(f"model sizes, input (N, {in_channels}, T, {NUM_LANDMARKS}), {args.threads} thread(s), median latency")
     print("b1/b8: traced and frozen, as the component runs it; eager: the plain module")
@@ -89,4 +151,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"{name:<10} {r['params']:>10,} {r['macs'] / 1e6:>9.1f} {r['latency_ms_b1']:>8.2f} "
               f"{r['latency_ms_b8']:>8.2f} {r['latency_ms_b1_eager']:>9.2f} {r['latency_ms_b8_eager']:>9.2f}"
               f"  {r['blocks']}")
+    print(f"per face-frame as the component runs it (cadence {cadence.to_dict()}, {RATE:g} fps):")
+    for name, r in results.items():
+        loads = ", ".join(f"{n} faces {ms:.3f} ms (k={r['classify_every_by_faces'][n]})"
+                          for n, ms in r["per_face_frame_ms_by_faces"].items())
+        print(f"{name:<10} {loads}")
     return 0

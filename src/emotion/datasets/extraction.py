@@ -202,7 +202,7 @@ class LandmarkExtractor:
         return {s: VideoLandmarks.load(self.cache_path(s)) for s in sources if s not in self.failures}
 
     def _run(self, todo: list) -> Iterable[tuple[str, str | None]]:
-        progress = functools.partial(tqdm, total=len(todo), desc="landmarks", unit="video")
+        progress = functools.partial(tqdm, total=len(todo), desc="landmarks", unit="input", smoothing=0.1)
         if not todo:
             return []
         if self.workers == 1 or len(todo) == 1:

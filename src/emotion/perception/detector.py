@@ -3,8 +3,13 @@
 Boxes are ``(x, y, w, h)`` integer pixels, the detector's own rectangles (dlib's predictor was trained
 on them, so landmarks are best when it gets such a box). Landmarks are (68, 2) float32 image pixels in
 iBUG order.
+
+Thread safety: dlib releases the GIL in both calls, so threads run them in parallel. The shape predictor
+is read-only while predicting and is shared by all threads; the HOG detector keeps a scratch feature
+pyramid, so each thread that detects gets its own (built on its first ``detect``, ~0.1-0.5 s).
 """
 
+import threading
 from pathlib import Path
 
 import dlib
@@ -36,8 +41,16 @@ class LandmarkDetector:
         if not path.is_file():
             raise FileNotFoundError(f"no dlib 68-point shape predictor at {path}")
         self.predictor_path = path
-        self._detector = dlib.get_frontal_face_detector()
         self._predictor = dlib.shape_predictor(str(path))
+        self._local = threading.local()
+        self._local.detector = dlib.get_frontal_face_detector()
+
+    def _detector(self) -> "dlib.fhog_object_detector":
+        """This thread's HOG detector (see the module docstring)."""
+        detector = getattr(self._local, "detector", None)
+        if detector is None:
+            detector = self._local.detector = dlib.get_frontal_face_detector()
+        return detector
 
     def detect_scored(self, gray: np.ndarray, upsample: int = 0, threshold: float = 0.0) -> list[tuple[Box, float]]:
         """Face boxes with their detector scores, best first.
@@ -50,7 +63,7 @@ class LandmarkDetector:
         gray = _check_gray(gray)
         if upsample < 0:
             raise ValueError(f"upsample must be >= 0, got {upsample}")
-        rects, scores, _ = self._detector.run(gray, int(upsample), float(threshold))
+        rects, scores, _ = self._detector().run(gray, int(upsample), float(threshold))
         found = [((r.left(), r.top(), r.width(), r.height()), float(s)) for r, s in zip(rects, scores)]
         return sorted(found, key=lambda item: -item[1])
 

@@ -24,6 +24,7 @@ Per frame (``FaceTracker.update``):
 """
 
 import math
+import threading
 import time
 from dataclasses import Field, dataclass, fields
 from pathlib import Path
@@ -39,6 +40,7 @@ from emotion.paths import COMPONENT_CONFIG
 from emotion.perception.buffer import LandmarkBuffer
 from emotion.perception.detector import Box, LandmarkDetector
 from emotion.perception.geometry import box_from_landmarks, box_iou, fit_box_mapping, scale_box
+from emotion.perception.pool import INLINE, PerceptionPool
 
 HOG_MIN_FACE_PX: int = 80
 """dlib's HOG detector window: faces smaller than this (in the searched image) are not found."""
@@ -202,11 +204,18 @@ STAGES: tuple[str, ...] = ("gray", "detect", "landmarks", "total")
 
 
 class FaceTracker:
-    """Tracked faces with 68 landmarks from a stream of frames (see the module docstring)."""
+    """Tracked faces with 68 landmarks from a stream of frames (see the module docstring).
 
-    def __init__(self, config: TrackerConfig = TrackerConfig(), detector: LandmarkDetector | None = None) -> None:
+    ``pool``: the threads that follow the tracks of a frame in parallel (``PerceptionPool.map_faces``);
+    the default follows them one after another. Stage times are then summed over the threads.
+    """
+
+    def __init__(self, config: TrackerConfig = TrackerConfig(), detector: LandmarkDetector | None = None,
+                 pool: PerceptionPool = INLINE) -> None:
         self.config = config
         self.detector = detector if detector is not None else LandmarkDetector()
+        self.pool = pool
+        self._timing = threading.Lock()
         self._tracks: list[TrackedFace] = []
         self._next_id = 1
         self._frame_index = 0
@@ -232,7 +241,9 @@ class FaceTracker:
     # -- timed calls -------------------------------------------------------------------------------------
 
     def _timed(self, stage: str, start: float) -> None:
-        self._stage_ms[stage] += (time.perf_counter() - start) * 1000.0
+        elapsed = (time.perf_counter() - start) * 1000.0
+        with self._timing:
+            self._stage_ms[stage] += elapsed
 
     def _landmarks(self, gray: np.ndarray, box: Box) -> np.ndarray:
         start = time.perf_counter()
@@ -383,14 +394,15 @@ class FaceTracker:
         if searched:
             gone = self._associate(gray, self._search(gray), seen)
         self._frame_index += 1
-        for track in self._tracks:
-            if track.track_id in seen or track.track_id in gone:
-                continue
+
+        def observe(track: TrackedFace) -> _Observation | None:
             if searched:  # too small for this search to confirm: confirm it in its own region
-                obs = self._redetect(gray, track)
-            else:
-                obs = self._follow(gray, track) if track.missed == 0 else None
-                obs = obs or self._redetect(gray, track)
+                return self._redetect(gray, track)
+            obs = self._follow(gray, track) if track.missed == 0 else None
+            return obs or self._redetect(gray, track)
+
+        pending = [t for t in self._tracks if t.track_id not in seen and t.track_id not in gone]
+        for track, obs in zip(pending, self.pool.map_faces(observe, pending)):
             if obs is not None:
                 seen[track.track_id] = obs
         faces = self._bookkeep(seen, timestamp_ms)

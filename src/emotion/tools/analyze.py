@@ -18,12 +18,13 @@ from tqdm import tqdm
 
 from emotion.classes import EMOTIONS
 from emotion.paths import COMPONENT_CONFIG, DEFAULT_WEIGHTS
+from emotion.perception.pool import available_cores
 from emotion.smoothing import SmoothingConfig
 from emotion.states import FaceState
 from emotion.tools.preflight import UsageError, check_checkpoint_file, check_writable, float_range
 
 if TYPE_CHECKING:  # torch and dlib are imported once the command line is known to be right
-    from emotion.engine import EmotionEngine
+    from emotion.offline import AnalysisSettings, InputResult
     from emotion.perception.tracking import TrackerConfig
 
 DESCRIPTION = "offline emotion analysis of videos, images or frame folders (no Ice needed)"
@@ -55,6 +56,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              f"(default {SmoothingConfig.stay_ms})")
     parser.add_argument("--evidence", type=float, default=SmoothingConfig.evidence,
                         help=f"state filter: exponent of the probabilities as evidence (default {SmoothingConfig.evidence})")
+    parser.add_argument("--jobs", type=int, default=available_cores(),
+                        help="processes over the inputs; with one input, perception threads (default: all cores)")
+    parser.add_argument("--classify-every", type=int, default=None, metavar="K",
+                        help="classify each track every K-th frame, reusing its last probabilities in between "
+                             "(1: every frame; default: the component's Model.ClassifyEvery, or Model.MaxEvery "
+                             "when that is 0 = from the load)")
     parser.add_argument("--quiet", action="store_true", help="no timeline summary")
 
 
@@ -103,32 +110,13 @@ def frame_total(source: str) -> int | None:
     return 1 if path.suffix.lower() in IMAGE_SUFFIXES else video_frame_count(path)
 
 
-def analyze_input(source: str, engine: EmotionEngine, fps: float, writer, video_out: Path | None,
-                  plot_series: dict) -> list[tuple[float, int, str]]:
-    """Run one input through the engine; write CSV rows and video frames. Returns (time_s, track, label)."""
-    from emotion.datasets.video import iter_frames, source_fps
-    from emotion.drawing import draw_faces
-    from emotion.video_writer import VideoWriter
-
-    labelled: list[tuple[float, int, str]] = []
-    video = None
+def total_frames(sources: list[str]) -> int | None:
+    """The frames of all inputs (None when a video does not say or cannot be opened: then no ETA)."""
     try:
-        for index, time_s, frame in tqdm(iter_frames(source, fps=fps), desc=Path(source).name, unit="frame",
-                                         total=frame_total(source), leave=False, file=sys.stderr):
-            faces = engine.process(frame, int(round(time_s * 1000)))
-            for face in faces:
-                if writer is not None:
-                    writer.writerow(csv_row(source, index, time_s, face))
-                labelled.append((time_s, face.track_id, face.label))
-                plot_series.setdefault((source, face.track_id), []).append((time_s, face.probabilities))
-            if video_out is not None:
-                if video is None:
-                    video = VideoWriter(video_out, source_fps(source, fps), (frame.shape[1], frame.shape[0]))
-                video.write(draw_faces(frame, faces, engine.classifier.class_names))
-    finally:
-        if video is not None:
-            video.close()
-    return labelled
+        counts = [frame_total(s) for s in sources]
+    except (OSError, ValueError):
+        return None
+    return None if any(c is None for c in counts) else sum(counts)
 
 
 PLOT_SUFFIXES = (".png", ".pdf", ".svg")
@@ -149,50 +137,87 @@ def check_outputs(args: argparse.Namespace) -> None:
             check_writable(path, option, suffixes)
 
 
-def run(args: argparse.Namespace) -> int:
-    check_outputs(args)
-    check_checkpoint_file(args.weights, "--weights")
-    from emotion.engine import EmotionEngine
-    from emotion.inference import EmotionClassifier
+def settings(args: argparse.Namespace) -> AnalysisSettings:
+    """What every input is analysed with: the component's tracker and cadence (``--config``), the
+    smoothing and cadence options. UsageError for impossible values."""
+    from emotion.cadence import CadenceConfig, load_cadence_config, offline_every
+    from emotion.offline import AnalysisSettings
 
-    tracking = tracker_config(args)
-    classifier = EmotionClassifier.from_checkpoint(args.weights)
     try:
         smoothing = SmoothingConfig(args.time_constant_ms, args.switch_margin, args.fast_change, args.stay_ms,
                                     args.evidence)
+        component = load_cadence_config(args.config)
+        every = args.classify_every if args.classify_every is not None else offline_every(component)
+        cadence = CadenceConfig(every=every, max_every=max(every, component.max_every),
+                                model_share=component.model_share)
     except ValueError as exc:
-        print(f"analyze: {exc}", file=sys.stderr)
-        return 2
+        raise UsageError(str(exc)) from None
+    if every < 1:
+        raise UsageError(f"--classify-every must be >= 1, got {every}")
+    several = len(args.inputs) > 1 and args.jobs > 1
+    return AnalysisSettings(args.weights, tracker_config(args), smoothing, cadence, args.fps,
+                            perception_threads=1 if several else args.jobs)
+
+
+def report(result: InputResult, quiet: bool) -> list[tuple[float, int, str]]:
+    """Print one input's timeline (or that it has no face); its (time_s, track_id, label) rows."""
+    labelled = [(time_s, face.track_id, face.label) for _, time_s, faces in result.faces for face in faces]
+    if not labelled:
+        tqdm.write(f"{result.source}: no face found")
+    elif not quiet:
+        tqdm.write(f"{result.source}: {len(labelled)} face-frames")
+        for track_id, label, start, end in timeline(labelled):
+            tqdm.write(f"  track {track_id}: {start:7.2f}-{end:7.2f} s  {label}")
+    return labelled
+
+
+def run(args: argparse.Namespace) -> int:
+    check_outputs(args)
+    check_checkpoint_file(args.weights, "--weights")
+    if args.jobs < 1:
+        raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
+    from emotion.offline import analyze_all, probabilities_series
+
+    config = settings(args)
+    several = len(args.inputs) > 1
+    jobs = [(source, video_path_for(args.video, source, several) if args.video else None) for source in args.inputs]
     csv_file = open(args.csv, "w", newline="") if args.csv else None
     writer = csv.writer(csv_file) if csv_file else None
     if writer:
         writer.writerow(CSV_COLUMNS)
     plot_series: dict = {}
-    written: list[Path] = [args.csv] if args.csv else []
+    written: list[Path] = ([args.csv] if args.csv else []) + [v for _, v in jobs if v]
     no_face: list[str] = []
+    failed = done = 0
+    progress = tqdm(total=total_frames(args.inputs), desc="analyze", unit="frame", file=sys.stderr, smoothing=0.1)
+
+    def frame_done(source: str, index: int, time_s: float, faces: list[FaceState]) -> None:
+        progress.update(1)
+        if writer is not None:
+            writer.writerows(csv_row(source, index, time_s, face) for face in faces)
+
     try:
-        for done, source in enumerate(args.inputs):
-            engine = EmotionEngine(classifier, tracking, smoothing)
-            video_out = video_path_for(args.video, source, len(args.inputs) > 1) if args.video else None
-            written += [video_out] if video_out else []
-            labelled = analyze_input(source, engine, args.fps, writer, video_out, plot_series)
-            if not labelled:
-                no_face.append(source)
-                print(f"{source}: no face found")
-            elif not args.quiet:
-                print(f"{source}: {len(labelled)} face-frames")
-                for track_id, label, start, end in timeline(labelled):
-                    print(f"  track {track_id}: {start:7.2f}-{end:7.2f} s  {label}")
+        for result in analyze_all(config, jobs, args.jobs, frame_done):
+            done += 1
+            if result.error:
+                failed += 1
+                tqdm.write(f"emotion analyze: error: {result.source}: {result.error}", file=sys.stderr)
+                continue
+            plot_series.update(probabilities_series(result))
+            if not report(result, args.quiet):
+                no_face.append(result.source)
     except KeyboardInterrupt:
+        progress.close()
         partial = ", ".join(str(p) for p in written if p.exists()) or "no files"
         print(f"emotion analyze: interrupted after {done} of {len(args.inputs)} inputs; partial output left: "
               f"{partial}", file=sys.stderr)
         return 130
     finally:
+        progress.close()
         if csv_file:
             csv_file.close()
     if args.plot:
         from emotion.plots import plot_probability_timelines
 
-        plot_probability_timelines(plot_series, classifier.class_names, args.plot, no_face)
-    return 0
+        plot_probability_timelines(plot_series, EMOTIONS, args.plot, no_face)
+    return 1 if failed else 0

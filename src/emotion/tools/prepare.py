@@ -3,7 +3,7 @@
 Videos (Aff-Wild2, a manifest, CK+ sequences without landmark files) and labelled photos (``photos``: a
 folder per label or a CSV of path,label[,group]; ``muxspace``: that repository's layout) go through the
 component's own perception, cached per video or photo (``--cache``) so a second or interrupted run only
-does what is left, over ``--workers`` processes. RAVDESS CSVs and CK+ landmark files are read as they are.
+does what is left, over ``--jobs`` processes (default: all cores). RAVDESS CSVs and CK+ landmark files are read as they are.
 Photos become one-frame windows (stills); training turns them into held and onset windows
 (``kind = "photos"`` sources). See docs/datasets.md.
 """
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from emotion.datasets.windows import WindowSet
 from emotion.defaults import MAX_WINDOW, WINDOW
 from emotion.paths import COMPONENT_CONFIG, REPO_ROOT
+from emotion.perception.pool import available_cores
 from emotion.tools.preflight import float_range, int_range
 
 if TYPE_CHECKING:
@@ -44,7 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"landmark cache folder (default {DEFAULT_CACHE})")
     parser.add_argument("--config", type=Path, default=COMPONENT_CONFIG,
                         help="component config whose Perception.* settings to track with (default etc/config)")
-    parser.add_argument("--workers", type=int_range(1, 64), default=2, help="parallel perception processes (default 2)")
+    parser.add_argument("--jobs", "--workers", dest="workers", type=int_range(1, 64), default=available_cores(),
+                        help="parallel perception processes, each building its detector and predictor once "
+                             "(default: all cores; --workers is the older name)")
     parser.add_argument("--window", type=int_range(1, MAX_WINDOW), default=WINDOW, help=f"frames per window (default {WINDOW})")
     parser.add_argument("--stride", type=int_range(1, MAX_WINDOW), help="frames between window ends (default: affwild2, ravdess, "
                         "manifest 15; ckplus 1)")
@@ -102,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     if problem is None and args.format == "photos" and (args.root is None) == (args.manifest is None):
         problem = "prepare --format photos needs either --root (a folder per label) or --manifest (a CSV)"
     if problem is None and (args.window < 1 or (args.stride is not None and args.stride < 1) or args.workers < 1):
-        problem = "--window, --stride and --workers must be at least 1"
+        problem = "--window, --stride and --jobs must be at least 1"
     if problem:
         print(f"emotion prepare: error: {problem}", file=sys.stderr)
         return 2

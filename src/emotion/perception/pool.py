@@ -1,0 +1,60 @@
+"""Threads for perception: cameras in parallel, and the faces of each camera in parallel.
+
+dlib's detector and shape predictor release the GIL, so threads, not processes, spread perception over
+the cores (``LandmarkDetector`` is thread-safe). Two executors, so a camera's task that maps over its
+faces never waits for a thread held by another camera's task (one shared executor could deadlock).
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Iterable, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def available_cores() -> int:
+    """The CPUs this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+class PerceptionPool:
+    """``threads`` workers over cameras and as many over faces; ``threads = 1`` runs everything inline.
+
+    ``threads = 0`` sizes it from the cores (``available_cores()``).
+    """
+
+    def __init__(self, threads: int = 0) -> None:
+        if threads < 0:
+            raise ValueError(f"perception threads must be >= 0, got {threads}")
+        self.threads = threads or available_cores()
+        parallel = self.threads > 1
+        self._cameras = ThreadPoolExecutor(self.threads, "perception-camera") if parallel else None
+        self._faces = ThreadPoolExecutor(self.threads, "perception-face") if parallel else None
+
+    @staticmethod
+    def _map(executor: ThreadPoolExecutor | None, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        items = list(items)
+        if executor is None or len(items) < 2:
+            return [fn(item) for item in items]
+        return list(executor.map(fn, items))
+
+    def map_cameras(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """``[fn(item) for item in items]``, one camera per thread, results in order."""
+        return self._map(self._cameras, fn, items)
+
+    def map_faces(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """``[fn(item) for item in items]``, one face per thread, results in order."""
+        return self._map(self._faces, fn, items)
+
+    def close(self) -> None:
+        """Stop the threads (after the running tasks)."""
+        for executor in (self._cameras, self._faces):
+            if executor is not None:
+                executor.shutdown(wait=True)
+
+
+INLINE = PerceptionPool(1)
+"""No threads: everything runs in the caller's thread."""
