@@ -87,3 +87,12 @@ def test_short_real_run(random_weights, capsys):
     # (within 3 of the ~30 frames, for frames in flight at the window's edges)
     assert row["drop_pct"] == pytest.approx(100 * (1 - row["fps_out"] / row["fps_in"]), abs=10), row
     assert row["rss_mb_start"] > 50 and row["faces_per_frame"] > 0.5
+
+
+def test_camera_format_auto_is_jpeg_beyond_one_face():
+    fmt = e2e.scenario_format
+    assert fmt(e2e.Scenario(1, 1, 30.0), "auto") == "raw"
+    assert {fmt(e2e.Scenario(c, f, 30.0), "auto") for c, f in ((1, 5), (4, 1), (4, 5))} == {"jpeg"}
+    assert fmt(e2e.Scenario(4, 5, 30.0), "raw") == "raw" and fmt(e2e.Scenario(1, 1, 30.0), "jpeg") == "jpeg"
+    with pytest.raises(ValueError, match="camera format"):
+        fmt(e2e.Scenario(1, 1, 30.0), "png")

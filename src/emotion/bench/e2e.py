@@ -12,6 +12,12 @@ One face: the sample clip; five faces: ``multi_face.jpg`` as a still stream. Rat
   that straddle the window's edges);
 - cpu_pct, rss_mb_start, rss_mb_end: the component process (psutil).
 
+Cameras send raw BGR frames, or JPEG (``--camera-format``; ``auto``, the default: JPEG for every
+scenario with more than one face in all, raw for 1 x 1): four cameras of raw 1000x667 frames at 30 fps
+move ~240 MB/s through IceStorm on the machine under test, which measures the harness more than the
+component; a robot with several cameras sends JPEG too (docs/robot.md). The row says which
+(``camera_format``).
+
 ``--per-camera`` gives each camera a component of its own (figures summed over them) instead of one
 component serving every camera.
 
@@ -49,7 +55,8 @@ MAX_RATE_FPS = 1000.0
 NOT_PROCESSED = ("frames_dropped", "frames_stale", "frames_invalid")
 """Counters of received frames that were not processed: drop_pct = their sum / frames_received."""
 ERROR_COUNTERS = ("compute_errors", "pipeline_errors", "publish_failed", "frames_invalid")
-COLUMNS = ("cameras", "components", "faces", "rate", "latency_ms_p50", "latency_ms_p95", "latency_ms_p99", "fps_in",
+CAMERA_FORMATS: tuple[str, ...] = ("auto", "raw", "jpeg")
+COLUMNS = ("cameras", "components", "faces", "rate", "camera_format", "latency_ms_p50", "latency_ms_p95", "latency_ms_p99", "fps_in",
            "fps_out", "drop_pct", "cpu_pct", "rss_mb_start", "rss_mb_end")
 
 
@@ -128,7 +135,7 @@ class Bench:
         self.communicator.destroy()
         self.rcnode.stop()
 
-    def _start(self, cameras: int, source: Path, rate: float, per_camera: bool = False) -> "Run":
+    def _start(self, cameras: int, source: Path, rate: float, per_camera: bool = False, jpeg: bool = False) -> "Run":
         """Components, their subscriber and ``cameras`` camera processes on a prefix of their own.
 
         One component serves every camera (cameras told apart by cameraID), or with ``per_camera`` each
@@ -156,17 +163,18 @@ class Bench:
             run.cameras.extend(ManagedProcess(
                 [sys.executable, "-m", "emotion", "camera", str(source), "--loop", "--fps", str(rate or MAX_RATE_FPS),
                  "--camera-id", str(index), "--prefix", camera_prefix, "--topic-manager", self.rcnode.proxy,
-                 "--endpoint", ""], log_path=folder / f"camera{index}.log", name=f"camera{index}").start()
+                 "--endpoint", ""] + (["--jpeg"] if jpeg else []), log_path=folder / f"camera{index}.log", name=f"camera{index}").start()
                 for index, camera_prefix in enumerate(camera_prefixes))
         except BaseException:
             run.stop()
             raise
         return run
 
-    def scenario(self, scenario: Scenario, seconds: float, warmup_s: float, per_camera: bool = False
-                 ) -> dict[str, Any]:
+    def scenario(self, scenario: Scenario, seconds: float, warmup_s: float, per_camera: bool = False,
+                 camera_format: str = "auto") -> dict[str, Any]:
         """Run one scenario; its row of figures."""
-        run = self._start(scenario.cameras, face_source(scenario.faces), scenario.rate, per_camera)
+        fmt = scenario_format(scenario, camera_format)
+        run = self._start(scenario.cameras, face_source(scenario.faces), scenario.rate, per_camera, fmt == "jpeg")
         try:
             run.warm_up(warmup_s)
             first = run.snapshot()
@@ -175,7 +183,7 @@ class Bench:
         finally:
             run.stop()
         row = scenario_row(scenario, first, last, run.timer.since(first["ms"]))
-        return {**row, "components": len(run.components)}
+        return {**row, "components": len(run.components), "camera_format": fmt}
 
     def soak(self, minutes: float, sample_s: float, warmup_s: float) -> dict[str, Any]:
         """2 cameras x 1 face at 30 fps for ``minutes``; RSS, bounds and error counters."""
@@ -232,6 +240,15 @@ class Run:
             camera.stop()
         for component in self.components:
             component.stop()
+
+
+def scenario_format(scenario: Scenario, camera_format: str) -> str:
+    """``raw`` or ``jpeg``: what the cameras of a scenario send (``auto``: JPEG beyond one face in all)."""
+    if camera_format not in CAMERA_FORMATS:
+        raise ValueError(f"camera format must be one of {CAMERA_FORMATS}, got {camera_format!r}")
+    if camera_format != "auto":
+        return camera_format
+    return "jpeg" if scenario.cameras * scenario.faces > 1 else "raw"
 
 
 def _stat(snapshot: dict, name: str) -> float:
@@ -303,6 +320,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=1, help="the component's Model.Threads (default 1)")
     parser.add_argument("--per-camera", action="store_true",
                         help="one component per camera (default: one component serves every camera)")
+    parser.add_argument("--camera-format", choices=CAMERA_FORMATS, default="auto",
+                        help="what the cameras send (auto: JPEG for scenarios with more than one face in all)")
     parser.add_argument("--soak", action="store_true", help="soak: 2 cameras at 30 fps for --minutes")
     parser.add_argument("--minutes", type=float, default=10.0, help="soak length (default 10)")
 
@@ -319,7 +338,7 @@ def run(args: argparse.Namespace) -> int:
                 return 0 if result["ok"] else 1
             rows = []
             for scenario in tqdm(args.scenario or DEFAULT_SCENARIOS, desc="e2e", unit="scenario", leave=False):
-                rows.append(bench.scenario(scenario, args.seconds, args.warmup, args.per_camera))
+                rows.append(bench.scenario(scenario, args.seconds, args.warmup, args.per_camera, args.camera_format))
         finally:
             bench.close()
     print(json.dumps({"scenarios": rows}) if args.json else format_table(rows))
