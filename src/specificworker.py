@@ -133,7 +133,7 @@ class SpecificWorker(GenericWorker):
                       doc="largest cadence chosen from the load (frames)"),
         ParameterSpec(CADENCE_KEYS["model_share"], float, CadenceConfig.model_share, editable=True, minimum=0.01,
                       maximum=1.0, doc="fraction of one core the model may use before the cadence grows"),
-        ParameterSpec("Threads.Perception", int, 0, minimum=0, maximum=64,
+        ParameterSpec(THREADS_KEY, int, DEFAULT_THREADS, minimum=0, maximum=64,
                       doc="threads decoding and tracking cameras and faces in parallel (0: one per core)"),
         ParameterSpec("Smoothing.TimeConstantMs", float, SmoothingConfig.time_constant_ms, minimum=0.0,
                       maximum=60_000.0, doc="probability EMA time constant in ms (0: no smoothing)"),
@@ -166,7 +166,7 @@ class SpecificWorker(GenericWorker):
         self.tracker_config = self.tracker_settings(params)
         self.smoothing = SmoothingConfig(*(float(params[f"Smoothing.{key}"]) for key in SMOOTHING_KEYS))
         self.labels = styled_names(self.classifier.class_names, str(params["Labels.Style"]))
-        self.pool = PerceptionPool(int(params["Threads.Perception"]))
+        self.pool = PerceptionPool(int(params[THREADS_KEY]))
         self.cadence = ClassifyCadence(self.cadence_settings(params))
         self.camera = CameraInput(
             poll_source(str(params["Camera.Mode"]), self.camerargbdsimple_proxy, self.camerasimple_proxy,

@@ -7,6 +7,8 @@ import pytest
 from emotion.cli import main
 from emotion.paths import shared_media
 
+from emotion.perception.pool import PerceptionPool, load_perception_threads  # noqa: E402
+
 VIDEO = shared_media("WolfgangLanger_Pexels.mp4")
 
 
@@ -23,6 +25,7 @@ def test_bench_perception_json(capsys):
     assert report["video"]["tracked"]["faces_per_frame"] == 1.0
     assert report["landmark_diff_iod_pct"] < 10
     assert report["config"]["detect_every"] == 4
+    assert report["threads"] == PerceptionPool(load_perception_threads()).threads  # the component's threads
     assert set(report["video"]["tracked"]["stage_ms"]) == {"gray", "detect", "landmarks", "other"}
 
 

@@ -77,3 +77,15 @@ def test_cameras_on_threads_match_one_thread(random_weights, detector, pool):
             np.testing.assert_allclose([s.probabilities for s in sa], [s.probabilities for s in sb], atol=1e-5)
     with pytest.raises(ValueError, match="one frame per engine"):
         process_frames([FrameJob(serial[0], frame, 0), FrameJob(serial[0], frame, 0)])
+
+
+def test_perception_threads_come_from_the_component_config(tmp_path):
+    from emotion.perception.pool import DEFAULT_THREADS, THREADS_KEY, load_perception_threads
+
+    assert load_perception_threads() == DEFAULT_THREADS  # etc/config states the default
+    path = tmp_path / "config"
+    path.write_text(f"{THREADS_KEY} = 3\n")
+    assert load_perception_threads(path) == 3
+    path.write_text(f"{THREADS_KEY} = -1\n")
+    with pytest.raises(ValueError, match=THREADS_KEY):
+        load_perception_threads(path)

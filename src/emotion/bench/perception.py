@@ -1,7 +1,8 @@
 """`python -m emotion bench perception`: the tracked pipeline against the naive one, on one core.
 
-Naive: detect (full resolution) and predict landmarks on every frame. Tracked: ``FaceTracker`` with the
-given config. In one run, each pipeline makes its own passes over the same frames (so neither evicts the
+Naive: detect (full resolution) and predict landmarks on every frame. Tracked: ``FaceTracker`` as the
+component runs it: its config's ``Perception.*`` settings and ``Threads.Perception`` threads over the
+faces (more than one thread: all cores, else pinned to one). In one run, each pipeline makes its own passes over the same frames (so neither evicts the
 other's caches; video decoding is timed apart and excluded from frames/s), alternating ``--repeat``
 rounds, the fastest of each counting. Reported per pipeline: frames/s, ms per stage, faces per frame;
 between them: the mean landmark difference in % of the naive face's inter-ocular distance (faces paired
@@ -28,6 +29,7 @@ from emotion.face68 import inter_ocular_distance
 from emotion.paths import COMPONENT_CONFIG, shared_media
 from emotion.perception.detector import Box, LandmarkDetector
 from emotion.perception.geometry import box_iou, fit_box_mapping
+from emotion.perception.pool import PerceptionPool, load_perception_threads
 from emotion.perception.tracking import FaceTracker, TrackerConfig, load_tracker_config
 
 DESCRIPTION = "perception: tracked (detect every k frames) vs naive (detect every frame) pipeline"
@@ -107,7 +109,8 @@ def run_tracked(frames: Iterable[tuple[float, np.ndarray]], tracker: FaceTracker
 
 
 def compare(stream: Callable[[], Iterable[tuple[float, np.ndarray]]], detector: LandmarkDetector,
-            config: TrackerConfig, total: int | None = None, label: str = "", repeat: int = 1) -> dict:
+            config: TrackerConfig, total: int | None = None, label: str = "", repeat: int = 1,
+            pool: PerceptionPool | None = None) -> dict:
     """Run each pipeline over its own pass of the stream (so neither evicts the other's caches); compare.
 
     With ``repeat`` > 1 the passes alternate that many rounds and each pipeline keeps its fastest round
@@ -120,7 +123,7 @@ def compare(stream: Callable[[], Iterable[tuple[float, np.ndarray]]], detector: 
     for round_ in range(repeat):
         tag = f"{label} {round_ + 1}/{repeat}" if repeat > 1 else label
         naive_run, reference = run_naive(stream(), detector, total, tag)
-        tracker = FaceTracker(config, detector)
+        tracker = FaceTracker(config, detector) if pool is None else FaceTracker(config, detector, pool=pool)
         tracked_run, faces = run_tracked(stream(), tracker, total, tag)
         naive = naive_run if naive is None or naive_run.total_ms < naive.total_ms else naive
         tracked = tracked_run if tracked is None or tracked_run.total_ms < tracked.total_ms else tracked
@@ -175,6 +178,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="component config whose Perception.* settings to track with (default etc/config)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="tracker setting over --config (TrackerConfig field), repeatable")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="perception threads of the tracked pipeline (default: the component's "
+                             "Threads.Perception of --config; 0 = one per core); more than one uses all cores")
     parser.add_argument("--all-cores", action="store_true", help="do not pin the process to one CPU")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -211,7 +217,9 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"bench perception: {exc}", file=sys.stderr)
         return 2
-    cpu = None if args.all_cores else pin_to_one_core()
+    threads = args.threads if args.threads is not None else load_perception_threads(args.config)
+    pool = PerceptionPool(threads)
+    cpu = None if args.all_cores or pool.threads > 1 else pin_to_one_core()
     if not args.video.is_file():
         print(f"bench perception: no video at {args.video} (the shared media folder is missing?)")
         return 2
@@ -221,24 +229,27 @@ def run(args: argparse.Namespace) -> int:
     if args.max_frames is not None:
         length = min(length or args.max_frames, args.max_frames)
     video = compare(lambda: video_stream(args.video, decode, args.max_frames), detector, config, length,
-                    args.video.name, args.repeat)
+                    args.video.name, args.repeat, pool)
     video["decode_ms"] = decode.total_ms / (2 * args.repeat * video["frames"])  # two passes a round
     still = None
     if str(args.still) and args.still.is_file():
         image = read_image(args.still)
         frames = lambda: ((i * 1000.0 / 30.0, image) for i in range(args.still_frames))  # noqa: E731
-        still = compare(frames, detector, config, args.still_frames, args.still.name, args.repeat)
+        still = compare(frames, detector, config, args.still_frames, args.still.name, args.repeat, pool)
     report = {
         "naive_fps": video["naive"]["fps"], "tracked_fps": video["tracked"]["fps"], "speedup": video["speedup"],
         "landmark_diff_iod_pct": video["landmark_diff_iod_pct"],
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         "cpu": cpu, "video": {"path": str(args.video), **video},
         "still": None if still is None else {"path": str(args.still), **still}, "config": config.to_dict(),
+        "threads": pool.threads,
     }
+    pool.close()
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    print(f"perception benchmark, {'one core (cpu %d)' % cpu if cpu is not None else 'all cores'}")
+    print(f"perception benchmark, {'one core (cpu %d)' % cpu if cpu is not None else 'all cores'}, tracked "
+          f"pipeline on {pool.threads} thread(s) (faces in parallel; stage times summed over threads)")
     _print_table(f"video {args.video.name} (decode {video['decode_ms']:.2f} ms/frame, excluded)", video)
     if still is not None:
         _print_table(f"still stream {args.still.name}", still)

@@ -58,3 +58,22 @@ class PerceptionPool:
 
 INLINE = PerceptionPool(1)
 """No threads: everything runs in the caller's thread."""
+
+
+THREADS_KEY: str = "Threads.Perception"
+"""The component config key of the perception threads."""
+DEFAULT_THREADS: int = 0
+"""Perception threads unless configured: one per core."""
+
+
+def load_perception_threads(path=None) -> int:
+    """The component's perception threads (``THREADS_KEY`` of the config at ``path``, default etc/config);
+    0 = one per core. ValueError naming the file for a bad value."""
+    from emotion.middleware.config import load_config
+    from emotion.paths import COMPONENT_CONFIG
+
+    config = load_config(path or COMPONENT_CONFIG)
+    value = config.get(THREADS_KEY, DEFAULT_THREADS)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{config.path}: {THREADS_KEY} must be an int >= 0, got {value!r}")
+    return value
