@@ -101,3 +101,15 @@ def test_component_in_poll_mode_reads_the_camera(tmp_path, rcnode, start_compone
                 "--endpoint", f"tcp -h {LOOPBACK} -p {endpoint}") as process:
         assert wait_until(lambda: component.stat("frames_processed") >= 3, 10.0), process.output()
     assert component.stat("frames_received") >= 3
+
+
+def test_a_looping_still_is_decoded_once():
+    from emotion.paths import shared_media
+    from emotion.tools.camera import open_source
+
+    still = shared_media("single_face.jpg")
+    if not still.is_file():
+        pytest.skip(f"real media missing: {still}")
+    source = open_source(str(still))
+    first, second = next(source.frames()), next(source.frames())
+    assert first is second and first.shape[2] == 3 and not first.flags.writeable

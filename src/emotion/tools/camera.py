@@ -8,6 +8,8 @@ publishing across rcnode restarts (frames sent while rcnode is down are counted 
 """
 
 import argparse
+import copy
+import functools
 import threading
 import time
 from dataclasses import dataclass
@@ -22,7 +24,7 @@ from tqdm import tqdm
 from emotion.datasets.video import (DEFAULT_FPS, IMAGE_SUFFIXES, frame_files, iter_frames, read_image, source_fps,
                                    video_frame_count)
 from emotion.middleware.communicator import make_communicator
-from emotion.middleware.images import empty_tdepth, encode_timage
+from emotion.middleware.images import empty_tdepth, encode_timage, now_ms
 from emotion.middleware.processes import stop_event_on_signals
 from emotion.middleware.slices import load_interfaces
 from emotion.middleware.topics import DEFAULT_TOPIC_MANAGER, TopicLink, TopicUnavailable, topic_name
@@ -41,6 +43,9 @@ class FrameSource:
     length: int | None
 
     def frames(self) -> Iterator[np.ndarray]:
+        if self.kind == "image":  # a still: decoded once, the same array on every pass
+            yield _still(self.location)
+            return
         if self.kind != "webcam":
             for _, _, frame in iter_frames(self.location):
                 yield frame
@@ -54,6 +59,14 @@ class FrameSource:
                 yield frame
         finally:
             capture.release()
+
+
+@functools.lru_cache(maxsize=4)
+def _still(path: str) -> np.ndarray:
+    """An image source's frame, read once (a looping still must not pay a JPEG decode per frame)."""
+    frame = read_image(path)
+    frame.setflags(write=False)
+    return frame
 
 
 def open_source(source: str, fps: float | None = None) -> FrameSource:
@@ -174,6 +187,8 @@ def _stream(source: FrameSource, args: argparse.Namespace, publisher: Any, serva
     """Publish frames at source.fps until the end (or forever with --loop) or ``stop``; (sent, skipped)."""
     period_s = 1.0 / source.fps
     sent = skipped = count = 0
+    last: tuple[np.ndarray, Any] | None = None
+    """The last frame and its TImage: a still is encoded once."""
     next_at = time.monotonic()
     total = None if args.loop else source.length
     with tqdm(total=total, desc="camera", unit="frame", disable=total is None, leave=False) as progress:
@@ -185,7 +200,12 @@ def _stream(source: FrameSource, args: argparse.Namespace, publisher: Any, serva
                 if stop.is_set() or (args.max_frames is not None and count >= args.max_frames):
                     return sent, skipped
                 next_at = max(next_at + period_s, time.monotonic() - period_s)
-                image = encode_timage(frame, args.camera_id, None, period_s * 1000.0, args.jpeg, args.jpeg_quality)
+                if last is not None and frame is last[0]:  # a still again: its encoding, stamped now
+                    image = copy.copy(last[1])
+                    image.alivetime = now_ms()
+                else:
+                    image = encode_timage(frame, args.camera_id, None, period_s * 1000.0, args.jpeg, args.jpeg_quality)
+                    last = (frame, image)
                 with servant.lock:
                     servant.latest = image
                 try:
