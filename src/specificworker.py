@@ -43,6 +43,7 @@ from emotion.engine import EmotionEngine, FrameJob, process_frames
 from emotion.inference import EmotionClassifier
 from emotion.middleware.config import Value
 from emotion.middleware.images import now_ms
+from emotion.middleware.memory import limit_process_memory
 from emotion.middleware.parameters import ParameterSet, ParameterSpec
 from emotion.middleware.ratelimit import RateLimitedLog, message_shape
 from emotion.labels import LABEL_STYLES, styled_names
@@ -160,6 +161,7 @@ class SpecificWorker(GenericWorker):
                  detector: LandmarkDetector | None = None) -> None:
         """``detector``: dlib's detector and predictor, shared by every camera (loaded when not given)."""
         super().__init__(mprx, params, config_path)
+        limit_process_memory()  # before the model's first call
         self.log = RateLimitedLog(float(params["Log.IntervalS"]))
         self.classifier = self._load_classifier()
         self.detector = detector if detector is not None else LandmarkDetector()

@@ -100,10 +100,12 @@ class Analyzer:
         import cv2
 
         from emotion.inference import EmotionClassifier
+        from emotion.middleware.memory import limit_process_memory
         from emotion.perception.detector import LandmarkDetector
         from emotion.perception.pool import PerceptionPool
 
         cv2.setNumThreads(1)  # parallelism comes from the processes, the decode thread and the pool
+        limit_process_memory()  # before the model's first call
         self.settings = settings
         self.classifier = EmotionClassifier.from_checkpoint(settings.weights, threads=1)
         self.detector = LandmarkDetector()

@@ -1,0 +1,48 @@
+"""emotion.middleware.memory: the oneDNN primitive cache bound keeps the model's memory flat while the
+batch size changes (as it does under a classification cadence); measured in fresh processes."""
+
+import subprocess
+import sys
+
+from emotion.middleware.memory import PRIMITIVE_CACHE_VARIABLE, limit_malloc_arenas, limit_process_memory
+
+GROWTH = """
+import sys, numpy as np, psutil
+if sys.argv[2] == "limit":
+    from emotion.middleware.memory import limit_process_memory
+    limit_process_memory()
+from emotion.inference import EmotionClassifier
+classifier = EmotionClassifier.from_checkpoint(sys.argv[1], threads=1)
+rng = np.random.default_rng(0)
+classifier.predict(rng.random((1, classifier.window, 68, 2), dtype=np.float32) * 300)
+before = psutil.Process().memory_info().rss
+for i in range(120):
+    classifier.predict(rng.random((1 + i % 20, classifier.window, 68, 2), dtype=np.float32) * 300)
+print((psutil.Process().memory_info().rss - before) / 2**20)
+"""
+
+
+def growth_mb(weights, mode: str) -> float:
+    env = {k: v for k, v in __import__("os").environ.items() if k != PRIMITIVE_CACHE_VARIABLE}
+    result = subprocess.run([sys.executable, "-c", GROWTH, str(weights), mode], capture_output=True, text=True,
+                            timeout=180, env={**env, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr
+    return float(result.stdout.split()[-1])
+
+
+def test_bounded_primitive_cache_keeps_memory_flat(random_weights):
+    unbounded, bounded = growth_mb(random_weights, "plain"), growth_mb(random_weights, "limit")
+    assert bounded < 60 and unbounded > bounded + 40, (unbounded, bounded)
+
+
+def test_limits_apply_in_this_process(monkeypatch):
+    monkeypatch.delenv(PRIMITIVE_CACHE_VARIABLE, raising=False)
+    limit_process_memory()
+    assert int(__import__("os").environ[PRIMITIVE_CACHE_VARIABLE]) > 0
+    assert limit_malloc_arenas(4) is True  # glibc here
+    try:
+        limit_malloc_arenas(0)
+    except ValueError as exc:
+        assert "arena" in str(exc)
+    else:
+        raise AssertionError("0 arenas accepted")
