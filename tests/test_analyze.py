@@ -122,3 +122,12 @@ def test_analyze_refuses_bad_jobs_and_cadence(tmp_path):
     for option in ("--jobs", "--classify-every"):
         result = analyze(str(img), option, "0")
         assert result.returncode == 2 and option in result.stderr, result.stderr
+
+
+def test_speed_line_counts_from_the_start_and_from_the_first_frame():
+    from emotion.tools.analyze import speed_line
+
+    line = speed_line(3, 101, started=10.0, first=12.0, ended=14.0)
+    assert line == ("analyze: 3 inputs, 101 frames in 4.0 s (0.8 inputs/s, 25.2 frames/s; 50.0 frames/s after "
+                    "the first frame at 2.0 s)")
+    assert speed_line(1, 0, 0.0, None, 1.0).endswith("0.0 frames/s)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -137,6 +138,17 @@ def check_outputs(args: argparse.Namespace) -> None:
             check_writable(path, option, suffixes)
 
 
+def speed_line(inputs: int, frames: int, started: float, first: float | None, ended: float) -> str:
+    """How fast the run went: inputs and frames per second overall, and frames per second once the
+    models were loaded (from the first finished frame on)."""
+    total = max(ended - started, 1e-9)
+    line = f"analyze: {inputs} inputs, {frames} frames in {total:.1f} s ({inputs / total:.1f} inputs/s, " \
+           f"{frames / total:.1f} frames/s"
+    if first is not None and frames > 1 and ended > first:
+        line += f"; {(frames - 1) / (ended - first):.1f} frames/s after the first frame at {first - started:.1f} s"
+    return line + ")"
+
+
 def settings(args: argparse.Namespace) -> AnalysisSettings:
     """What every input is analysed with: the component's tracker and cadence (``--config``), the
     smoothing and cadence options. UsageError for impossible values."""
@@ -190,8 +202,12 @@ def run(args: argparse.Namespace) -> int:
     no_face: list[str] = []
     failed = done = 0
     progress = tqdm(total=total_frames(args.inputs), desc="analyze", unit="frame", file=sys.stderr, smoothing=0.1)
+    started = time.perf_counter()
+    first_frame: list[float] = []
 
     def frame_done(source: str, index: int, time_s: float, faces: list[FaceState]) -> None:
+        if not first_frame:
+            first_frame.append(time.perf_counter())
         progress.update(1)
         if writer is not None:
             writer.writerows(csv_row(source, index, time_s, face) for face in faces)
@@ -216,6 +232,8 @@ def run(args: argparse.Namespace) -> int:
         progress.close()
         if csv_file:
             csv_file.close()
+    print(speed_line(len(args.inputs), progress.n, started, first_frame[0] if first_frame else None,
+                     time.perf_counter()), file=sys.stderr)
     if args.plot:
         from emotion.plots import plot_probability_timelines
 
