@@ -104,7 +104,7 @@ def test_jobs_and_cadence_keep_the_csv(tmp_path, random_weights):
     for jobs, every in ((1, 1), (2, 1), (1, 3)):
         out = tmp_path / f"j{jobs}k{every}.csv"
         result = analyze(*inputs, "--weights", str(random_weights), "--csv", str(out), "--jobs", str(jobs),
-                         "--classify-every", str(every), "--time-constant-ms", "0")
+                         "--classify-every", str(every), "--time-constant-ms", "0", "--stay-ms", "0")
         assert result.returncode == 0, result.stderr
         outputs[jobs, every] = list(csv.reader(out.open()))
     assert outputs[1, 1] == outputs[2, 1] and len(outputs[1, 1]) == 1 + 72 + 1

@@ -72,7 +72,7 @@ def test_process_frames_reuses_probabilities_between_classifications(random_weig
     capture = cv2.VideoCapture(str(SAMPLE_CLIP))
     frames = [capture.read()[1] for _ in range(9)]
     classifier = EmotionClassifier.from_checkpoint(random_weights, threads=1)
-    off = SmoothingConfig(time_constant_ms=0.0)
+    off = SmoothingConfig(time_constant_ms=0.0, stay_ms=0.0)
     every, fresh = EmotionEngine(classifier, smoothing=off), EmotionEngine(classifier, smoothing=off)
     cadence = ClassifyCadence(CadenceConfig(every=3))
     counts, probs = [], []

@@ -158,20 +158,27 @@ def _analyze_job(job: tuple[str, Path | None]) -> InputResult:
         return InputResult(source, error=f"{type(exc).__name__}: {exc}")
 
 
+def in_process(inputs: Sequence, jobs: int) -> bool:
+    """Whether ``analyze_all`` runs in this process (one input or one job) rather than in workers."""
+    return jobs == 1 or len(inputs) == 1
+
+
 def analyze_all(settings: AnalysisSettings, inputs: Sequence[tuple[str, Path | None]], jobs: int,
-                on_frame: FrameCallback = lambda *frame: None) -> Iterator[InputResult]:
+                on_frame: FrameCallback = lambda *frame: None, analyzer: Analyzer | None = None
+                ) -> Iterator[InputResult]:
     """Each ``(source, video_out)`` analysed, results in input order; ``on_frame`` for every frame, in
     input and frame order.
 
     One input or ``jobs = 1``: in this process, ``on_frame`` as each frame is done. Else
     ``min(jobs, len(inputs))`` worker processes (spawned: a forked copy of a process with torch's threads
     can deadlock), each building its ``Analyzer`` once; ``on_frame`` then runs for an input's frames
-    when its result arrives.
+    when its result arrives. ``analyzer``: the one of this process, when already built. The caller checks
+    the checkpoint first in worker mode (a worker that cannot start is restarted by the pool forever).
     """
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
-    if jobs == 1 or len(inputs) == 1:
-        analyzer = Analyzer(settings)
+    if in_process(inputs, jobs):
+        analyzer = analyzer or Analyzer(settings)
         for source, video_out in inputs:
             try:
                 yield analyzer.analyze(source, video_out, on_frame)

@@ -188,11 +188,18 @@ def run(args: argparse.Namespace) -> int:
     check_checkpoint_file(args.weights, "--weights")
     if args.jobs < 1:
         raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
-    from emotion.offline import analyze_all, probabilities_series
+    from emotion.offline import Analyzer, analyze_all, in_process, probabilities_series
 
     config = settings(args)
     several = len(args.inputs) > 1
     jobs = [(source, video_path_for(args.video, source, several) if args.video else None) for source in args.inputs]
+    analyzer = None
+    if in_process(jobs, args.jobs):  # models and checkpoint errors before any output
+        analyzer = Analyzer(config)
+    else:
+        from emotion.checkpoint import load_checkpoint
+
+        load_checkpoint(args.weights)
     csv_file = open(args.csv, "w", newline="") if args.csv else None
     writer = csv.writer(csv_file) if csv_file else None
     if writer:
@@ -213,7 +220,7 @@ def run(args: argparse.Namespace) -> int:
             writer.writerows(csv_row(source, index, time_s, face) for face in faces)
 
     try:
-        for result in analyze_all(config, jobs, args.jobs, frame_done):
+        for result in analyze_all(config, jobs, args.jobs, frame_done, analyzer):
             done += 1
             if result.error:
                 failed += 1
