@@ -61,7 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="processes over the inputs; with one input, perception threads (default: all cores)")
     parser.add_argument("--classify-every", type=int, default=None, metavar="K",
                         help="classify each track every K-th frame, reusing its last probabilities in between "
-                             "(1: every frame; default: the component's Model.ClassifyEvery, or Model.MaxEvery "
+                             "(1: every frame; default: the component's Model.ClassifyEvery, or 1 "
                              "when that is 0 = from the load)")
     parser.add_argument("--quiet", action="store_true", help="no timeline summary")
 
