@@ -54,7 +54,7 @@ def test_config_checks_keys_and_offline_k(tmp_path):
             CadenceConfig(**bad)
     deployed = load_cadence_config(COMPONENT_CONFIG)
     assert deployed == CadenceConfig()  # etc/config states the defaults
-    assert offline_every(CadenceConfig(every=0, max_every=5)) == 5 and offline_every(CadenceConfig(every=2)) == 2
+    assert offline_every(CadenceConfig(every=0, max_every=5)) == 1 and offline_every(CadenceConfig(every=2)) == 2
     path = tmp_path / "config"
     path.write_text(f"{CONFIG_KEYS['every']} = 3\n{CONFIG_KEYS['model_share']} = 0.2\n")
     assert load_cadence_config(path) == CadenceConfig(every=3, model_share=0.2)
