@@ -126,22 +126,6 @@ def difference_hash(path: Path) -> int:
     return int(np.packbits(bits).view(">u8")[0])
 
 
-class _UnionFind:
-    def __init__(self, n: int) -> None:
-        self.parent = np.arange(n)
-
-    def find(self, i: int) -> int:
-        while self.parent[i] != i:
-            self.parent[i] = self.parent[self.parent[i]]
-            i = self.parent[i]
-        return int(i)
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
-
-
 def near_duplicate_pairs(hashes: np.ndarray, shapes: np.ndarray, chunk: int = 1024) -> list[tuple[int, int]]:
     """Index pairs i < j of near-duplicates (see the module docstring).
 
@@ -175,20 +159,28 @@ def merge_near_duplicates(groups: list[str], hashes: np.ndarray, shapes: np.ndar
 
 
 class UnionGroups:
-    """Group names joined by index pairs; a joined group takes the alphabetically first member name."""
+    """Group names joined by index pairs (union-find over the distinct names); a joined group takes the
+    alphabetically first member name."""
 
     def __init__(self, groups: list[str]) -> None:
         self.groups = list(groups)
-        names = sorted(set(self.groups))
-        self._index = {g: i for i, g in enumerate(names)}
-        self._names = names
-        self._sets = _UnionFind(len(names))
+        self._names = sorted(set(self.groups))
+        self._index = {g: i for i, g in enumerate(self._names)}
+        self._parent = np.arange(len(self._names))
+
+    def _root(self, i: int) -> int:
+        while self._parent[i] != i:
+            self._parent[i] = self._parent[self._parent[i]]
+            i = self._parent[i]
+        return int(i)
 
     def join(self, a: int, b: int) -> None:
-        self._sets.union(self._index[self.groups[a]], self._index[self.groups[b]])
+        ra, rb = self._root(self._index[self.groups[a]]), self._root(self._index[self.groups[b]])
+        if ra != rb:
+            self._parent[max(ra, rb)] = min(ra, rb)
 
     def names(self) -> list[str]:
-        return [self._names[self._sets.find(self._index[g])] for g in self.groups]
+        return [self._names[self._root(self._index[g])] for g in self.groups]
 
 
 def read_photos(photos: PhotoList, extractor: LandmarkExtractor, dataset: str) -> WindowSet:
