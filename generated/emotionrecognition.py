@@ -1,5 +1,10 @@
 #!/usr/bin/env python3
-"""emotionrecognition component: ``emotionrecognition.py [CONFIG] [--startup-check]``.
+"""emotionrecognition: the RoboComp component that publishes the emotion states of the faces its cameras see.
+
+Usage: ``emotionrecognition.py [CONFIG] [--startup-check]``.
+
+``--startup-check`` goes through the whole start (config, proxies, weights, predictor, ports) without
+contacting rcnode or serving, then exits: 0 when the component would start.
 
 CONFIG defaults to etc/config (relative to the current directory, else to the component root). Imports
 come from paths derived from this file, never from the current directory. Stops cleanly on SIGINT,
@@ -38,11 +43,24 @@ def resolve_config(path: Path) -> Path:
     return path
 
 
+def build_component(config, params, config_path: Path) -> tuple[interfaces.InterfaceManager, SpecificWorker]:
+    """Proxies, the worker (weights and predictor loaded) and its adapters (ports bound); nothing linked yet."""
+    manager = interfaces.InterfaceManager(config, params)
+    try:
+        worker = SpecificWorker(manager.get_proxies_map(), params, config_path)
+        manager.set_default_handler(worker)
+    except BaseException:
+        manager.destroy()
+        raise
+    return manager, worker
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="emotionrecognition", description=__doc__.splitlines()[0])
-    parser.add_argument("configfile", nargs="?", type=Path, default=DEFAULT_CONFIG, help="config file")
+    parser.add_argument("configfile", nargs="?", type=Path, default=DEFAULT_CONFIG,
+                        help="config file (default: etc/config here, else the component root's)")
     parser.add_argument("--startup-check", action="store_true",
-                        help="build every interface struct once, check the config and exit")
+                        help="check the config, load the weights, bind the ports, build every interface struct once, exit")
     args = parser.parse_args(argv)
     config_path = resolve_config(args.configfile)
     try:
@@ -50,23 +68,16 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"emotionrecognition: config error: {exc}", file=sys.stderr)
         return 2
+    try:
+        manager, worker = build_component(config, params, config_path)
+    except FAULTS as exc:
+        return report_startup_error(exc, "emotionrecognition")
     if args.startup_check:
-        print(f"startup check: {startup_check()} structs built, config {config_path} OK")
+        structs = startup_check()
+        manager.destroy()
+        print(f"startup check: {structs} structs built, weights {params['Model.Weights']} loaded, ports bound, "
+              f"config {config_path} OK")
         return 0
-
-    try:
-        manager = interfaces.InterfaceManager(config, params)
-    except FAULTS as exc:
-        return report_startup_error(exc, "emotionrecognition")
-    try:
-        worker = SpecificWorker(manager.get_proxies_map(), params, config_path)
-        manager.set_default_handler(worker)
-    except FAULTS as exc:
-        manager.destroy()
-        return report_startup_error(exc, "emotionrecognition")
-    except Exception:
-        manager.destroy()
-        raise
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: worker.stop())
     print(f"emotionrecognition: serving emotionrecognition on {params['Endpoints.EmotionRecognition']!r}, "

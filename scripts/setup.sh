@@ -27,6 +27,6 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     touch "$stamp"
 fi
 
-.venv/bin/python -c "import Ice, IceStorm, torch, dlib, cv2, emotion" \
+.venv/bin/python -c "import Ice, IceStorm, torch, onnxruntime, dlib, cv2, emotion" \
     || { echo "setup: the environment is incomplete (see the messages above)" >&2; exit 1; }
 echo "setup: ready (.venv, Ice $(.venv/bin/python -c 'import Ice; print(Ice.stringVersion())'))"

@@ -40,7 +40,7 @@ from emotion.camera.admission import Admission
 from emotion.camera.sources import MODES, poll_source
 from emotion.camera.stage import CameraInput, Frame
 from emotion.engine import EmotionEngine, FrameJob, process_frames
-from emotion.inference import EmotionClassifier
+from emotion.classifier import Classifier, load_classifier
 from emotion.middleware.config import Value
 from emotion.middleware.images import now_ms
 from emotion.middleware.memory import limit_process_memory
@@ -200,12 +200,12 @@ class SpecificWorker(GenericWorker):
         if any(key in applied for key in CADENCE_KEYS.values()):
             self.cadence = ClassifyCadence(self.cadence_settings(self.params))
 
-    def _load_classifier(self) -> EmotionClassifier:
+    def _load_classifier(self) -> Classifier:
         """The model of ``Model.Weights``; ValueError naming the key when it cannot be loaded."""
         path = Path(str(self.params["Model.Weights"]))
         path = path if path.is_absolute() else COMPONENT_ROOT / path
         try:
-            return EmotionClassifier.from_checkpoint(path, threads=int(self.params["Model.Threads"]))
+            return load_classifier(path, threads=int(self.params["Model.Threads"]))
         except (OSError, ValueError) as exc:
             raise ValueError(f"Model.Weights = {path}: {exc}") from None
 

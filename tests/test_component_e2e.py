@@ -247,7 +247,7 @@ def test_config_documents_every_new_key():
                 "Perception.detect_every", "Cameras.IdleS", "Cameras.Max", "Log.IntervalS"):
         assert key in config, key
     assert (REPO_ROOT / "etc" / "config").read_text().count("Perception.window") == 0  # the model decides it
-    assert params["Perception.max_tracks"] == 8 and params["Model.Weights"] == "weights/emotion_stgcn.pt"
+    assert params["Perception.max_tracks"] == 8 and params["Model.Weights"] == "weights/emotion_stgcn.onnx"
 
 
 def test_compute_loop_is_event_driven():
@@ -358,7 +358,7 @@ def test_demo_once_writes_every_frame(tmp_path, checkpoint, clip):
 def test_demo_refuses_missing_weights(tmp_path, clip):
     result = subprocess.run([sys.executable, "-m", "emotion", "demo", "--once", "--clip", str(clip[0]),
                              "--weights", str(tmp_path / "none.pt")], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2 and "no model weights" in result.stderr
+    assert result.returncode == 2 and "none.pt: no such file" in result.stderr
 
 
 def test_track_ids_are_never_reused_and_new_cameras_are_admitted_at_a_rate(make_worker, clip):

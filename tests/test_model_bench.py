@@ -30,8 +30,10 @@ def test_run_json(capsys):
     assert bench_model.run(args) == 0
     result = json.loads(capsys.readouterr().out)
     compact = result["compact"]
-    assert {"params", "macs", "latency_ms_b1", "latency_ms_b8", "latency_ms_b1_eager"} <= set(compact)
-    assert compact["traced"] is True
+    assert {"params", "macs", "latency_ms_b1", "latency_ms_b8", "latency_ms_b1_eager", "latency_ms_b1_onnx",
+            "latency_ms_b1_torchscript"} <= set(compact)
+    assert compact["traced"] is True and result["runtime"] == compact["runtime"] == "onnx"   # etc/config deploys .onnx
+    assert compact["latency_ms_b1"] == compact["latency_ms_b1_onnx"]
     assert 0 < compact["params"] <= 500_000 and compact["latency_ms_b1"] > 0
     assert compact["latency_ms_b8"] > compact["latency_ms_b1"]
     assert result["threads"] == 1 and 0 < compact["per_face_frame_ms"] == compact["per_face_frame_ms_by_faces"]["20"]
@@ -44,10 +46,15 @@ def test_per_face_frame_cost_follows_the_cadence():
     from emotion.models.deploy import for_inference
 
     network = for_inference(build_model(COMPACT, 4, 5).eval(), 4, COMPACT.window)
-    every_frame, k1 = bench_model.per_face_frame_ms(network, 4, COMPACT.window, 5, CadenceConfig(every=1), rounds=40)
-    every_fourth, k4 = bench_model.per_face_frame_ms(network, 4, COMPACT.window, 5, CadenceConfig(every=4), rounds=40)
+    x = torch.randn(20, 4, COMPACT.window, 68)
+
+    def run_batch(n: int) -> None:
+        network(x[:n])
+
+    every_frame, k1 = bench_model.per_face_frame_ms(run_batch, 5, CadenceConfig(every=1), rounds=40)
+    every_fourth, k4 = bench_model.per_face_frame_ms(run_batch, 5, CadenceConfig(every=4), rounds=40)
     assert (k1, k4) == (1, 4) and 0 < every_fourth < 0.6 * every_frame
-    _, light = bench_model.per_face_frame_ms(network, 4, COMPACT.window, 1, CadenceConfig(model_share=0.5), rounds=60)
-    _, heavy = bench_model.per_face_frame_ms(network, 4, COMPACT.window, 20, CadenceConfig(model_share=0.05),
+    _, light = bench_model.per_face_frame_ms(run_batch, 1, CadenceConfig(model_share=0.5), rounds=60)
+    _, heavy = bench_model.per_face_frame_ms(run_batch, 20, CadenceConfig(model_share=0.05),
                                              rounds=60)
     assert light == 1 and heavy == CadenceConfig().max_every

@@ -18,6 +18,7 @@ from emotion.datasets.extraction import LandmarkExtractor
 from emotion.datasets.video import iter_frames, read_image
 from emotion.paths import REPO_ROOT, shared_dir, shared_media
 from emotion.perception.tracking import TrackerConfig
+from face_photos import crop_faces
 
 needs_media = pytest.mark.skipif(not (shared_dir() / "media").is_dir(),
                                  reason=f"shared media folder {shared_dir() / 'media'} is absent")
@@ -41,23 +42,11 @@ def test_person_groups_and_near_duplicates_join_only_true_pairs():
     assert pairs == 1 and groups == ["a", "a", "c", "d", "e"]
 
 
-def _crop_faces(image: np.ndarray) -> list[np.ndarray]:
-    from emotion.perception.detector import LandmarkDetector
-
-    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    crops = []
-    for x, y, w, h in LandmarkDetector().detect(grey, upsample=1):
-        m = w // 2
-        crop = image[max(0, y - m):y + h + m, max(0, x - m):x + w + m]
-        crops.append(cv2.resize(crop, (300, int(300 * crop.shape[0] / crop.shape[1]))))
-    return crops
-
-
 @pytest.fixture(scope="module")
 def photo_folder(tmp_path_factory):
     """ROOT/<label>/ photos: real faces, a resized copy, one person twice, a photo without a face."""
     root = tmp_path_factory.mktemp("photos")
-    faces = _crop_faces(read_image(shared_media("multi_face.jpg")))
+    faces = crop_faces(read_image(shared_media("multi_face.jpg")))
     assert len(faces) >= 4
     single = read_image(shared_media("single_face.jpg"))
     video = [f for i, _, f in iter_frames(shared_media("single_face.mp4")) if i in (0, 50)]

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from emotion.atomic import write_atomic
+from emotion.classes import check_class_names
 from emotion.features import FeatureConfig
 from emotion.graph import FaceGraph
 from emotion.models import ModelConfig, build_model
@@ -54,7 +55,7 @@ def save_checkpoint(path: str | Path, model: nn.Module, model_config: ModelConfi
     ``extra`` (metrics, training config, data description) must be JSON-like: dicts, lists, numbers, strings.
     Raises ValueError if the weights do not fit ``build_model(model_config, ...)`` or ``extra`` is not plain.
     """
-    class_names = _check_class_names(class_names, ValueError)
+    class_names = check_class_names(class_names, ValueError)
     extra = dict(extra or {})
     try:
         json.dumps(extra)
@@ -107,7 +108,7 @@ def load_checkpoint(path: str | Path, class_names: Sequence[str] | None = None) 
         norm_config = NormalizationConfig.from_dict(data["norm_config"])
     except (TypeError, ValueError, AttributeError) as exc:  # sizes are checked here, before build_model
         raise CheckpointError(f"{path} has an invalid config: {str(exc)[:300]}") from exc
-    names = _check_class_names(data["class_names"], CheckpointError)
+    names = check_class_names(data["class_names"], CheckpointError)
     if class_names is not None and tuple(class_names) != names:
         raise CheckpointError(f"{path} predicts classes {list(names)}, expected {list(class_names)}")
     _check_graph(path, data["graph"])
@@ -118,21 +119,6 @@ def load_checkpoint(path: str | Path, class_names: Sequence[str] | None = None) 
         raise CheckpointError(f"{path}: weights do not match its model config: {_first_lines(exc)}") from exc
     return Checkpoint(model.eval(), model_config, feature_config, norm_config, names, dict(data["extra"]),
                       data["format_version"])
-
-
-MAX_CLASSES: int = 256
-
-
-def _check_class_names(names: object, error: type[Exception]) -> tuple[str, ...]:
-    if (not isinstance(names, (list, tuple)) or not 2 <= len(names) <= MAX_CLASSES
-            or not all(isinstance(n, str) and 0 < len(n) <= 100 for n in names)):
-        shown = repr(names)
-        shown = shown if len(shown) <= 80 else shown[:80] + "..."
-        raise error(f"class names must be a list of 2..{MAX_CLASSES} non-empty strings of at most 100 "
-                    f"characters, got {shown}")
-    if len(set(names)) != len(names):
-        raise error(f"class names must be distinct, got {list(names)}")
-    return tuple(names)
 
 
 def _check_graph(path: Path, stored: object) -> None:

@@ -30,3 +30,19 @@ def class_from_alias(label: str) -> int | None:
     here (disgust, fear, contempt, anything else)."""
     name = ALIASES.get(label.strip().lower())
     return None if name is None else EMOTIONS.index(name)
+
+
+MAX_CLASSES: int = 256
+
+
+def check_class_names(names: object, error: type[Exception]) -> tuple[str, ...]:
+    """``names`` as a tuple when it is a list of 2..MAX_CLASSES distinct short strings, else ``error``."""
+    if (not isinstance(names, (list, tuple)) or not 2 <= len(names) <= MAX_CLASSES
+            or not all(isinstance(n, str) and 0 < len(n) <= 100 for n in names)):
+        shown = repr(names)
+        shown = shown if len(shown) <= 80 else shown[:80] + "..."
+        raise error(f"class names must be a list of 2..{MAX_CLASSES} non-empty strings of at most 100 "
+                    f"characters, got {shown}")
+    if len(set(names)) != len(names):
+        raise error(f"class names must be distinct, got {list(names)}")
+    return tuple(names)

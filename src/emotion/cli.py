@@ -13,6 +13,7 @@ import importlib
 import os
 import sys
 from importlib import metadata
+from types import ModuleType
 from typing import NoReturn
 
 from emotion.tools.preflight import UsageError
@@ -28,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "prepare": ("emotion.tools.prepare", "turn a labelled video dataset into landmark windows"),
     "train": ("emotion.tools.train", "train a model from a config file"),
     "evaluate": ("emotion.tools.evaluate", "evaluate a checkpoint on prepared windows"),
+    "export": ("emotion.tools.export", "export a checkpoint to ONNX for the component's torch-free runtime"),
     "bench": ("emotion.tools.bench", "benchmarks: model, perception, e2e"),
 }
 
@@ -85,6 +87,16 @@ def _fail(name: str, message: str, status: int) -> int:
     return status
 
 
+def command_parser(name: str) -> tuple[ModuleType, CommandParser]:
+    """The module of command ``name`` (one of ``COMMANDS``) and its argument parser."""
+    module = importlib.import_module(COMMANDS[name][0])
+    parser = CommandParser(prog=f"python -m emotion {name}", description=module.DESCRIPTION,
+                           formatter_class=DefaultsFormatter)
+    parser.add_argument("--version", action="version", version=f"emotion {version()}")
+    module.add_arguments(parser)
+    return module, parser
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
@@ -97,11 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     if name not in COMMANDS:
         print(f"emotion: error: unknown command {name!r} (python -m emotion --help lists them)", file=sys.stderr)
         return 2
-    module = importlib.import_module(COMMANDS[name][0])
-    parser = CommandParser(prog=f"python -m emotion {name}", description=module.DESCRIPTION,
-                           formatter_class=DefaultsFormatter)
-    parser.add_argument("--version", action="version", version=f"emotion {version()}")
-    module.add_arguments(parser)
+    module, parser = command_parser(name)
     args = parser.parse_args(rest)
     try:
         return int(module.run(args) or 0)

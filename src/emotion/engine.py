@@ -26,8 +26,8 @@ from emotion.perception.tracking import FaceTracker, TrackedFace, TrackerConfig,
 from emotion.smoothing import SmoothingConfig, TrackSmoother
 from emotion.states import FaceState
 
-if TYPE_CHECKING:  # only for annotations: the engine's users load torch through the classifier they pass
-    from emotion.inference import EmotionClassifier
+if TYPE_CHECKING:  # only for annotations: the engine runs whichever classifier it is given
+    from emotion.classifier import Classifier
 
 
 @dataclass(frozen=True)
@@ -53,9 +53,9 @@ class FramesResult:
 
 
 class EmotionEngine:
-    """One camera's pipeline: ``FaceTracker`` -> ``EmotionClassifier`` -> per-track ``TrackSmoother``."""
+    """One camera's pipeline: ``FaceTracker`` -> the ``Classifier`` -> per-track ``TrackSmoother``."""
 
-    def __init__(self, classifier: EmotionClassifier, tracker_config: TrackerConfig = TrackerConfig(),
+    def __init__(self, classifier: "Classifier", tracker_config: TrackerConfig = TrackerConfig(),
                  smoothing: SmoothingConfig = SmoothingConfig(), detector=None,
                  pool: PerceptionPool = INLINE) -> None:
         self.classifier = classifier

@@ -8,15 +8,15 @@ import torch
 from torch import nn
 
 from emotion.checkpoint import load_checkpoint
-from emotion.face68 import NUM_LANDMARKS
+from emotion.classifier import Classifier
 from emotion.features import FeatureConfig, make_features
 from emotion.models import ModelConfig
 from emotion.models.deploy import for_inference
-from emotion.normalize import NormalizationConfig, normalize_landmarks
+from emotion.normalize import NormalizationConfig
 from emotion.paths import DEFAULT_WEIGHTS
 
 
-class EmotionClassifier:
+class EmotionClassifier(Classifier):
     """A trained network with the normalisation and features it was trained with.
 
     ``model`` is the eager network (for export and inspection); predictions run its traced and frozen
@@ -43,18 +43,7 @@ class EmotionClassifier:
         ckpt = load_checkpoint(path)
         return cls(ckpt.model, ckpt.model_config, ckpt.feature_config, ckpt.norm_config, ckpt.class_names, ckpt.window)
 
-    def predict(self, windows: np.ndarray) -> np.ndarray:
-        """Class probabilities for each window (normalise, make features, one batched no-grad forward).
-
-        Shape: windows (N, T, 68, 2) pixel landmarks, T = self.window -> (N, len(class_names)) float32, rows
-        summing to 1. N may be 0.
-        """
-        windows = np.asarray(windows)
-        if windows.ndim != 4 or windows.shape[1:] != (self.window, NUM_LANDMARKS, 2):
-            raise ValueError(f"expected windows of shape (N, {self.window}, {NUM_LANDMARKS}, 2), got {windows.shape}")
-        if len(windows) == 0:
-            return np.zeros((0, len(self.class_names)), dtype=np.float32)
-        x = make_features(normalize_landmarks(windows, self.norm_config), self.feature_config)
+    def probabilities(self, normalised: np.ndarray) -> np.ndarray:
+        """Features, the traced network, softmax. Shape: (N, T, 68, 2) normalised -> (N, classes)."""
         with torch.inference_mode():
-            probs = torch.softmax(self._network(x), dim=1)
-        return probs.numpy().astype(np.float32, copy=False)
+            return torch.softmax(self._network(make_features(normalised, self.feature_config)), dim=1).numpy()

@@ -99,7 +99,7 @@ class Analyzer:
     def __init__(self, settings: AnalysisSettings) -> None:
         import cv2
 
-        from emotion.inference import EmotionClassifier
+        from emotion.classifier import load_classifier
         from emotion.middleware.memory import limit_process_memory
         from emotion.perception.detector import LandmarkDetector
         from emotion.perception.pool import PerceptionPool
@@ -107,7 +107,7 @@ class Analyzer:
         cv2.setNumThreads(1)  # parallelism comes from the processes, the decode thread and the pool
         limit_process_memory()  # before the model's first call
         self.settings = settings
-        self.classifier = EmotionClassifier.from_checkpoint(settings.weights, threads=1)
+        self.classifier = load_classifier(settings.weights, threads=1)
         self.detector = LandmarkDetector()
         self.pool = PerceptionPool(settings.perception_threads)
 

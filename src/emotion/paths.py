@@ -11,6 +11,10 @@ REPO_ROOT: Path = Path(__file__).resolve().parents[2]
 INTERFACES_DIR: Path = REPO_ROOT / "interfaces"
 WEIGHTS_DIR: Path = REPO_ROOT / "weights"
 DEFAULT_WEIGHTS: Path = WEIGHTS_DIR / "emotion_stgcn.pt"
+"""The shipped checkpoint: what training writes, evaluation and fine-tuning read, ``export`` converts."""
+DEPLOYED_MODEL: Path = WEIGHTS_DIR / "emotion_stgcn.onnx"
+"""The shipped model as the component runs it (etc/config ``Model.Weights``): the ONNX export of
+DEFAULT_WEIGHTS, run without torch."""
 SAMPLE_CLIP: Path = REPO_ROOT / "media" / "sample_face.mp4"
 COMPONENT_CONFIG: Path = REPO_ROOT / "etc" / "config"
 """The deployed component config; the tools that run its pipeline read their settings from it."""

@@ -46,7 +46,7 @@ from emotion.middleware.processes import LOOPBACK, ManagedProcess, free_port, wa
 from emotion.middleware.rcnode import RcNode
 from emotion.middleware.slices import load_interfaces
 from emotion.middleware.topics import TopicLink, topic_name
-from emotion.paths import DEFAULT_WEIGHTS, SAMPLE_CLIP, shared_media
+from emotion.paths import DEPLOYED_MODEL, SAMPLE_CLIP, shared_media
 
 DESCRIPTION = "end to end: camera processes -> IceStorm -> component -> subscriber latency, throughput, memory"
 M = load_interfaces()
@@ -312,7 +312,7 @@ def parse_scenario(text: str) -> Scenario:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print {\"scenarios\": [...]} (or {\"soak\": ...})")
-    parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="checkpoint (default: shipped)")
+    parser.add_argument("--weights", type=Path, default=DEPLOYED_MODEL, help="the model (.onnx or .pt) (default: the shipped one)")
     parser.add_argument("--seconds", type=float, default=12.0, help="measured seconds per scenario (default 12)")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds after the first states (default 3)")
     parser.add_argument("--scenario", type=parse_scenario, action="append",

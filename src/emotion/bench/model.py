@@ -1,7 +1,9 @@
 """`python -m emotion bench model`: parameters, MACs and single-thread CPU latency of the named model sizes.
 
-``latency_ms_b{1,8}`` time the network as the component runs it (traced and frozen,
-``emotion.models.deploy``); ``latency_ms_b{1,8}_eager`` the plain PyTorch module, for comparison.
+``latency_ms_b{1,8}`` time the network as the component runs it: ``runtime`` is etc/config's, "onnx"
+(its ONNX export on onnxruntime, ``emotion.onnx_classifier``, features and softmax included) for a
+``.onnx`` ``Model.Weights``, else "torchscript" (traced and frozen, ``emotion.models.deploy``). For
+comparison ``latency_ms_b{1,8}_onnx``, ``_torchscript`` and ``_eager`` (the plain PyTorch module).
 
 ``per_face_frame_ms``: the model's cost per face and frame as the component runs it, i.e. with the
 component's classification cadence (``emotion.cadence``, etc/config's ``Model.*``): ``LOADS`` faces at
@@ -13,7 +15,12 @@ light load may spend its small share of a core on classifying every frame)."""
 import argparse
 import json
 import statistics
+import tempfile
 import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
 
 import torch
 from torch import nn
@@ -56,16 +63,17 @@ def count_macs(model: nn.Module, x: torch.Tensor) -> int:
     return counter.get_total_flops() // 2
 
 
-def median_latency_ms(model: nn.Module, x: torch.Tensor, repeats: int, max_seconds: float, warmup: int = 5) -> float:
-    """Median wall time of ``model(x)`` in milliseconds, after ``warmup`` untimed runs."""
+def median_latency_ms(run_batch: Callable[[int], object], batch: int, repeats: int, max_seconds: float,
+                      warmup: int = 5) -> float:
+    """Median wall time of ``run_batch(batch)`` in milliseconds, after ``warmup`` untimed runs."""
     times: list[float] = []
     with torch.inference_mode():
         for _ in range(warmup):
-            model(x)
+            run_batch(batch)
         deadline = time.perf_counter() + max_seconds
         while len(times) < repeats and (len(times) < 5 or time.perf_counter() < deadline):
             start = time.perf_counter()
-            model(x)
+            run_batch(batch)
             times.append(time.perf_counter() - start)
     return statistics.median(times) * 1e3
 
@@ -80,14 +88,14 @@ class _ReplayClock:
         return self.now
 
 
-def per_face_frame_ms(network: nn.Module, in_channels: int, window: int, faces: int, cadence: CadenceConfig,
+def per_face_frame_ms(run_batch: Callable[[int], object], faces: int, cadence: CadenceConfig,
                       rounds: int = REPLAY_ROUNDS) -> tuple[float, int]:
     """Model ms per face-frame for ``faces`` tracks at ``RATE`` under ``cadence`` (the last quarter of
-    the rounds, once the load estimate has settled), and the cadence's final k."""
+    the rounds, once the load estimate has settled), and the cadence's final k. ``run_batch(n)`` runs
+    the model on n windows."""
     clock = _ReplayClock()
     policy = ClassifyCadence(cadence, clock)
     ages: dict[int, int | None] = dict.fromkeys(range(1, faces + 1))
-    x = torch.randn(faces, in_channels, window, NUM_LANDMARKS)
     spent_ms, face_frames = 0.0, 0
     with torch.inference_mode():
         for tick in range(1, rounds + 1):
@@ -95,7 +103,7 @@ def per_face_frame_ms(network: nn.Module, in_channels: int, window: int, faces: 
             due = [t for t, age in ages.items() if ClassifyCadence.due(t, tick, policy.every, age)]
             start = time.perf_counter()
             if due:
-                network(x[:len(due)])
+                run_batch(len(due))
             ms = (time.perf_counter() - start) * 1e3
             for track in ages:
                 ages[track] = 0 if track in due else ages[track] + 1
@@ -106,23 +114,45 @@ def per_face_frame_ms(network: nn.Module, in_channels: int, window: int, faces: 
     return spent_ms / face_frames, policy.every
 
 
-def measure(cfg: ModelConfig, in_channels: int, repeats: int, max_seconds: float,
-            cadence: CadenceConfig = CadenceConfig(), rounds: int = REPLAY_ROUNDS) -> dict:
-    """Figures of one model size: params, macs (batch 1), latency_ms_b{1,8} (deployed) and their _eager
-    twins, per_face_frame_ms (and by load) under ``cadence``."""
+def onnx_model(model: nn.Module, cfg: ModelConfig, features: FeatureConfig, threads: int, folder: Path):
+    """``model`` exported to ONNX (through a checkpoint in ``folder``) and loaded as the component loads it."""
+    from emotion.checkpoint import save_checkpoint
+    from emotion.classes import EMOTIONS
+    from emotion.models.onnx_export import export_onnx
+    from emotion.normalize import NormalizationConfig
+    from emotion.onnx_classifier import OnnxEmotionClassifier
+
+    checkpoint = save_checkpoint(folder / "model.pt", model, cfg, features, NormalizationConfig(), EMOTIONS, {})
+    return OnnxEmotionClassifier.from_file(export_onnx(checkpoint, folder / "model.onnx"), threads)
+
+
+def measure(cfg: ModelConfig, features: FeatureConfig, repeats: int, max_seconds: float,
+            cadence: CadenceConfig = CadenceConfig(), rounds: int = REPLAY_ROUNDS, runtime: str = "onnx",
+            threads: int = 1) -> dict:
+    """Figures of one model size: params, macs (batch 1), latency_ms_b{1,8} in ``runtime`` with their
+    _onnx, _torchscript and _eager twins, per_face_frame_ms (and by load) in ``runtime`` under ``cadence``."""
+    in_channels = features.channels
     model = build_model(cfg, in_channels, NUM_CLASSES).eval()
     deployed = for_inference(model, in_channels, cfg.window)
     shape = (in_channels, cfg.window, NUM_LANDMARKS)
     result = {"params": sum(p.numel() for p in model.parameters()),
               "macs": count_macs(model, torch.zeros(1, *shape)), "blocks": [list(b) for b in cfg.blocks],
-              "traced": deployed is not model}
+              "traced": deployed is not model, "runtime": runtime}
+    with tempfile.TemporaryDirectory(prefix="emotion-bench-model-") as folder:
+        exported = onnx_model(model, cfg, features, threads, Path(folder))
+    normalised = np.random.default_rng(0).normal(0, 0.3, (max(max(BATCHES), max(LOADS)), cfg.window, NUM_LANDMARKS, 2))
+    normalised = normalised.astype(np.float32)
+    runners = {"onnx": lambda n: exported.probabilities(normalised[:n]),
+               "torchscript": lambda n: deployed(torch.randn(n, *shape)), "eager": lambda n: model(torch.randn(n, *shape))}
     for batch in BATCHES:
-        x = torch.randn(batch, *shape)
-        result[f"latency_ms_b{batch}"] = round(median_latency_ms(deployed, x, repeats, max_seconds), 3)
-        result[f"latency_ms_b{batch}_eager"] = round(median_latency_ms(model, x, repeats, max_seconds), 3)
+        for name in runners:
+            result[f"latency_ms_b{batch}_{name}"] = round(median_latency_ms(runners[name], batch, repeats, max_seconds), 3)
+        result[f"latency_ms_b{batch}"] = result[f"latency_ms_b{batch}_{runtime}"]
+    x = torch.randn(max(LOADS), *shape)
+    run_batch = runners["onnx"] if runtime == "onnx" else (lambda n: deployed(x[:n]))
     by_faces, every = {}, {}
     for faces in LOADS:
-        cost, k = per_face_frame_ms(deployed, in_channels, cfg.window, faces, cadence, rounds)
+        cost, k = per_face_frame_ms(run_batch, faces, cadence, rounds)
         by_faces[str(faces)], every[str(faces)] = round(cost, 4), k
     result["per_face_frame_ms"] = by_faces[str(max(LOADS))]
     result["per_face_frame_ms_by_faces"] = by_faces
@@ -130,28 +160,40 @@ def measure(cfg: ModelConfig, in_channels: int, repeats: int, max_seconds: float
     return result
 
 
+def deployed_runtime() -> str:
+    """The runtime of etc/config's ``Model.Weights``: "onnx" for an ONNX export, else "torchscript"."""
+    from emotion.classifier import ONNX_SUFFIX
+    from emotion.middleware.config import load_config
+    from emotion.paths import COMPONENT_CONFIG
+
+    weights = str(load_config(COMPONENT_CONFIG).get("Model.Weights", ""))
+    return "onnx" if weights.lower().endswith(ONNX_SUFFIX) else "torchscript"
+
+
 def run(args: argparse.Namespace) -> int:
     if args.threads < 1 or args.repeats < 1 or args.rounds < 4:
         raise SystemExit("--threads and --repeats must be >= 1, --rounds >= 4")
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    in_channels = FeatureConfig(velocity=not args.no_velocity).channels
-    cadence = load_cadence_config()
-    results = {name: measure(CONFIGS[name], in_channels, args.repeats, args.max_seconds, cadence, args.rounds)
+    features = FeatureConfig(velocity=not args.no_velocity)
+    cadence, runtime = load_cadence_config(), deployed_runtime()
+    results = {name: measure(CONFIGS[name], features, args.repeats, args.max_seconds, cadence, args.rounds, runtime,
+                             args.threads)
                for name in tqdm(args.configs, desc="bench model", unit="model", disable=args.json)}
     if args.json:
-        print(json.dumps({**results, "threads": args.threads, "in_channels": in_channels,
+        print(json.dumps({**results, "threads": args.threads, "in_channels": features.channels, "runtime": runtime,
                           "cadence": cadence.to_dict(), "rate": RATE}))
         return 0
-    print(f"model sizes, input (N, {in_channels}, T, {NUM_LANDMARKS}), {args.threads} thread(s), median latency")
-    print("b1/b8: traced and frozen, as the component runs it; eager: the plain module")
-    print(f"{'config':<10} {'params':>10} {'MMACs':>9} {'b1 ms':>8} {'b8 ms':>8} {'eager b1':>9} {'eager b8':>9}"
-          "  blocks (channels, stride)")
+    print(f"model sizes, input (N, {features.channels}, T, {NUM_LANDMARKS}), {args.threads} thread(s), median latency")
+    print(f"b1/b8: as the component runs it ({runtime}, etc/config Model.Weights); onnx: onnxruntime, features and "
+          "softmax included; ts: traced and frozen; eager: the plain module")
+    print(f"{'config':<10} {'params':>10} {'MMACs':>9} {'b1 ms':>8} {'b8 ms':>8} {'onnx b1':>8} {'onnx b8':>8} "
+          f"{'ts b1':>8} {'ts b8':>8} {'eager b1':>9} {'eager b8':>9}  blocks (channels, stride)")
     for name, r in results.items():
-        print(f"{name:<10} {r['params']:>10,} {r['macs'] / 1e6:>9.1f} {r['latency_ms_b1']:>8.2f} "
-              f"{r['latency_ms_b8']:>8.2f} {r['latency_ms_b1_eager']:>9.2f} {r['latency_ms_b8_eager']:>9.2f}"
-              f"  {r['blocks']}")
-    print(f"per face-frame as the component runs it (cadence {cadence.to_dict()}, {RATE:g} fps):")
+        figures = "".join(f" {r[f'latency_ms_b{b}{suffix}']:>{8 if suffix != '_eager' else 9}.2f}"
+                          for suffix in ("", "_onnx", "_torchscript", "_eager") for b in BATCHES)
+        print(f"{name:<10} {r['params']:>10,} {r['macs'] / 1e6:>9.1f}{figures}  {r['blocks']}")
+    print(f"per face-frame as the component runs it ({runtime}, cadence {cadence.to_dict()}, {RATE:g} fps):")
     for name, r in results.items():
         loads = ", ".join(f"{n} faces {ms:.3f} ms (k={r['classify_every_by_faces'][n]})"
                           for n, ms in r["per_face_frame_ms_by_faces"].items())

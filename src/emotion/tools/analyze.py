@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING
 from tqdm import tqdm
 
 from emotion.classes import EMOTIONS
-from emotion.paths import COMPONENT_CONFIG, DEFAULT_WEIGHTS
+from emotion.paths import COMPONENT_CONFIG, DEPLOYED_MODEL
 from emotion.perception.pool import available_cores
 from emotion.smoothing import SmoothingConfig
 from emotion.states import FaceState
-from emotion.tools.preflight import UsageError, check_checkpoint_file, check_writable, float_range
+from emotion.tools.preflight import UsageError, check_model_file, check_writable, float_range
 
 if TYPE_CHECKING:  # torch and dlib are imported once the command line is known to be right
     from emotion.offline import AnalysisSettings, InputResult
@@ -41,7 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "when several inputs: NAME_<input stem>.mp4)")
     parser.add_argument("--plot", type=Path, help="write a PNG of each track's probabilities over time")
     parser.add_argument("--fps", type=float_range(0.0, low_open=True), default=30.0, help="frame rate of image folders (default 30)")
-    parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="model checkpoint")
+    parser.add_argument("--weights", type=Path, default=DEPLOYED_MODEL,
+                        help="the model: an ONNX export (.onnx) or a checkpoint (.pt) (default: the shipped one)")
     parser.add_argument("--config", type=Path, default=COMPONENT_CONFIG,
                         help="component config whose Perception.* settings to track with (default etc/config)")
     parser.add_argument("--time-constant-ms", type=float_range(0.0, 60_000.0), default=SmoothingConfig.time_constant_ms,
@@ -185,7 +186,7 @@ def report(result: InputResult, quiet: bool) -> list[tuple[float, int, str]]:
 
 def run(args: argparse.Namespace) -> int:
     check_outputs(args)
-    check_checkpoint_file(args.weights, "--weights")
+    check_model_file(args.weights, "--weights")
     if args.jobs < 1:
         raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
     from emotion.offline import Analyzer, analyze_all, in_process, probabilities_series
@@ -197,9 +198,9 @@ def run(args: argparse.Namespace) -> int:
     if in_process(jobs, args.jobs):  # models and checkpoint errors before any output
         analyzer = Analyzer(config)
     else:
-        from emotion.checkpoint import load_checkpoint
+        from emotion.classifier import load_classifier
 
-        load_checkpoint(args.weights)
+        load_classifier(args.weights)
     csv_file = open(args.csv, "w", newline="") if args.csv else None
     writer = csv.writer(csv_file) if csv_file else None
     if writer:

@@ -18,10 +18,10 @@ from emotion.middleware.component import ComponentPorts, ComponentProcess, write
 from emotion.middleware.processes import (LOOPBACK, ManagedProcess, owned_temp_dir, stop_event_on_signals,
                                           wait_until)
 from emotion.middleware.rcnode import RcNode
-from emotion.paths import DEFAULT_WEIGHTS, SAMPLE_CLIP
+from emotion.paths import DEPLOYED_MODEL, SAMPLE_CLIP
 from emotion.tools.camera import open_source
 from emotion.tools.listen import Listener
-from emotion.tools.preflight import UsageError, check_checkpoint_file, check_writable, float_range
+from emotion.tools.preflight import UsageError, check_model_file, check_writable, float_range
 
 DESCRIPTION = "run rcnode, a camera on the sample clip, the component and a listener; write an annotated MP4"
 TEMP_PREFIX = "emotion-demo-"
@@ -35,7 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "until Ctrl-C)")
     parser.add_argument("--out", type=Path, default=Path("demo.mp4"), help="annotated MP4 (default demo.mp4)")
     parser.add_argument("--clip", type=Path, default=SAMPLE_CLIP, help="video to play (default: the sample clip)")
-    parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="model checkpoint")
+    parser.add_argument("--weights", type=Path, default=DEPLOYED_MODEL,
+                        help="the model: an ONNX export (.onnx) or a checkpoint (.pt) (default: the shipped one)")
     parser.add_argument("--every-ms", type=float_range(0.0), default=500.0, metavar="MS",
                         help="print each face every MS ms, and whenever it changes (default 500)")
     parser.add_argument("--logs", type=Path, help="keep the processes' logs and config here (default: a temp "
@@ -43,14 +44,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _check_inputs(args: argparse.Namespace) -> str | None:
-    """Why the demo cannot run, or None (a non-writable --out raises OSError)."""
+    """Why the demo cannot run, or None (a non-writable --out or unusable weights raise OSError/ValueError)."""
     check_writable(args.out, "--out", (".mp4",))
     if not args.clip.is_file():
         return f"no clip at {args.clip}"
-    if not args.weights.is_file():
-        return (f"no model weights at {args.weights}: train them (python -m emotion train) or give --weights "
-                "(see the README)")
-    check_checkpoint_file(args.weights, "--weights")
+    check_model_file(args.weights, "--weights")
+    from emotion.classifier import load_classifier
+    load_classifier(args.weights)  # what the component will load, refused here at once
     try:
         open_source(str(args.clip))
     except ValueError as exc:

@@ -1,6 +1,7 @@
 """`python -m emotion evaluate --checkpoint FILE --data WINDOWS.npz [--out DIR] [--json]`.
 
-Runs the checkpoint through ``emotion.inference.EmotionClassifier`` (the component's own prediction path)
+Runs the checkpoint (``.pt``) or its ONNX export (``.onnx``) through ``emotion.classifier`` (the component's
+own prediction path)
 on prepared windows and reports accuracy, macro-F1 and per-class precision/recall; with ``--out`` also
 metrics.json and confusion.png. Windows of another length are cut or start-padded to the model's window;
 classes are matched by name.
@@ -22,7 +23,7 @@ DESCRIPTION = "evaluate a checkpoint on prepared windows (accuracy, macro-F1, pe
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", type=Path, default=DEFAULT_WEIGHTS, help="model checkpoint (default: shipped)")
+    parser.add_argument("--checkpoint", type=Path, default=DEFAULT_WEIGHTS, help="model checkpoint (.pt) or ONNX export (.onnx) (default: shipped)")
     parser.add_argument("--data", type=Path, required=True, help="WindowSet .npz from prepare or synth")
     parser.add_argument("--out", type=Path, help="write metrics.json and confusion.png here")
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON instead of a table")
@@ -43,13 +44,13 @@ def predict_windows(classifier, landmarks: np.ndarray, batch_size: int, progress
 
 def run(args: argparse.Namespace) -> int:
     from emotion.datasets.windows import WindowSet
-    from emotion.inference import EmotionClassifier
+    from emotion.classifier import load_classifier
     from emotion.training.data import fit_window, to_class_order
     from emotion.training.metrics import evaluate_predictions, format_report
     from emotion.training.plots import plot_confusion
 
     try:
-        classifier = EmotionClassifier.from_checkpoint(args.checkpoint)
+        classifier = load_classifier(args.checkpoint)
         ws = WindowSet.load(args.data)
         ws = to_class_order(fit_window(ws, classifier.window), tuple(classifier.class_names))
         if len(ws) == 0:

@@ -58,6 +58,17 @@ def check_checkpoint_file(path: Path, option: str) -> Path:
     return path
 
 
+def check_model_file(path: Path, option: str) -> Path:
+    """``path`` when it exists and, unless it is an ONNX export, looks like a torch checkpoint
+    (``check_checkpoint_file``); its content is validated when it is loaded."""
+    path = Path(path)
+    if path.suffix.lower() == ".onnx":
+        if not path.is_file():
+            raise UsageError(f"{option} {path}: no such file (export one: python -m emotion export, see the README)")
+        return path
+    return check_checkpoint_file(path, option)
+
+
 def int_range(low: int, high: int) -> Callable[[str], int]:
     """An argparse ``type``: an integer in [low, high]."""
 
