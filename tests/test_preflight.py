@@ -92,7 +92,7 @@ def test_demo_refuses_a_zip_that_only_looks_like_a_checkpoint_before_starting_an
     with zipfile.ZipFile(fake, "w") as archive:
         archive.writestr("archive/data.pkl", b"not a pickle")
     status, lines, out = tool("demo", "--once", "--weights", str(fake), "--out", str(tmp_path / "d.mp4"))
-    assert_one_line(status, lines, 1, "demo", "fake.pt", "not a readable checkpoint")
+    assert_one_line(status, lines, 1, "demo", "fake.pt", "its data.pkl is not a pickle")
     assert "rcnode on" not in out and not (tmp_path / "d.mp4").exists()
 
 

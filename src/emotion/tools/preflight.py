@@ -41,6 +41,10 @@ def check_writable(path: Path, option: str, suffixes: Sequence[str] = ()) -> Pat
     return path
 
 
+PICKLE_PROTO: int = 0x80
+"""The first byte of a pickle of protocol 2 or later (what ``torch.save`` writes), then the protocol."""
+
+
 def check_checkpoint_file(path: Path, option: str) -> Path:
     """``path`` when it exists and is a zip archive with a pickle (what ``torch.save`` writes), without
     importing torch; UsageError when missing, OSError when it cannot be a checkpoint. Its content is
@@ -50,11 +54,14 @@ def check_checkpoint_file(path: Path, option: str) -> Path:
         raise UsageError(f"{option} {path}: no such file (train weights: python -m emotion train, see the README)")
     try:
         with zipfile.ZipFile(path) as archive:
-            has_pickle = any(name.endswith("data.pkl") for name in archive.namelist())
+            pickles = [name for name in archive.namelist() if name.endswith("data.pkl")]
+            head = archive.open(pickles[0]).read(2) if pickles else b""
     except (zipfile.BadZipFile, OSError) as exc:
         raise OSError(f"{option} {path}: not a torch checkpoint (corrupt or truncated: {exc})") from None
-    if not has_pickle:
+    if not pickles:
         raise OSError(f"{option} {path}: not a torch checkpoint (a zip archive without data.pkl)")
+    if len(head) < 2 or head[0] != PICKLE_PROTO or not 2 <= head[1] <= 5:
+        raise OSError(f"{option} {path}: not a torch checkpoint (its data.pkl is not a pickle)")
     return path
 
 
