@@ -240,8 +240,9 @@ def run(args: argparse.Namespace) -> int:
         progress.close()
         if csv_file:
             csv_file.close()
-    print(speed_line(len(args.inputs), progress.n, started, first_frame[0] if first_frame else None,
-                     time.perf_counter()), file=sys.stderr)
+    # worker processes hand back an input's frames only when it is done: no per-frame rate after the first
+    first = first_frame[0] if first_frame and analyzer is not None else None
+    print(speed_line(len(args.inputs), progress.n, started, first, time.perf_counter()), file=sys.stderr)
     if args.plot:
         from emotion.plots import plot_probability_timelines
 
