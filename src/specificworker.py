@@ -45,6 +45,7 @@ from emotion.middleware.config import Value
 from emotion.middleware.images import now_ms
 from emotion.middleware.memory import limit_process_memory
 from emotion.middleware.parameters import ParameterSet, ParameterSpec
+from emotion.paths import DEPLOYED_MODEL, REPO_ROOT
 from emotion.middleware.ratelimit import RateLimitedLog, message_shape
 from emotion.labels import LABEL_STYLES, styled_names
 from emotion.middleware.slices import load_interfaces
@@ -124,9 +125,10 @@ class SpecificWorker(GenericWorker):
                       doc="default: the model's class names; robocomp2: emotionrecognition2's (Angry, Surprised)"),
         ParameterSpec("FacialEmotion.CropSize", int, 48, editable=True, minimum=0, maximum=512,
                       doc="side of the face crop in FacialEmotionRecognition answers (0: no crop)"),
-        ParameterSpec("Model.Weights", str, "weights/emotion_stgcn.pt",
-                      doc="model checkpoint; a relative path is relative to the component root"),
-        ParameterSpec("Model.Threads", int, 1, minimum=1, maximum=64, doc="torch threads of the model"),
+        ParameterSpec("Model.Weights", str, str(DEPLOYED_MODEL.relative_to(REPO_ROOT)),
+                      doc="the model: an ONNX export (.onnx, onnxruntime) or a torch checkpoint (.pt); a relative "
+                          "path is relative to the component root"),
+        ParameterSpec("Model.Threads", int, 1, minimum=1, maximum=64, doc="intra-op threads of the model call"),
         ParameterSpec(CADENCE_KEYS["every"], int, CadenceConfig.every, editable=True, minimum=0, maximum=1000,
                       doc="classify each track every this many frames, its last probabilities reused in between "
                           "(0: from the load, up to Model.MaxEvery)"),

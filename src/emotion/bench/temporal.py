@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from emotion.classes import EMOTIONS
-from emotion.paths import REPO_ROOT, shared_dir
+from emotion.paths import DEPLOYED_MODEL, REPO_ROOT, shared_dir
 from emotion.smoothing import SmoothingConfig, TrackSmoother
 
 DESCRIPTION = "onset delay and held-label stability of the smoothing candidates on labelled sequences"
@@ -201,8 +201,8 @@ def score(sequences: list[Sequence], config: SmoothingConfig) -> dict:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--weights", type=Path, default=REPO_ROOT / "weights" / "emotion_stgcn.pt",
-                        help="checkpoint (default: the shipped weights)")
+    parser.add_argument("--weights", type=Path, default=DEPLOYED_MODEL,
+                        help="the model, .onnx or .pt (default: the shipped one)")
     parser.add_argument("--stills", type=Path, default=REPO_ROOT / "runs" / "default" / "val" / "photos_muxspace_stills.npz",
                         help="validation stills of a training run (default: runs/default/val/photos_muxspace_stills.npz)")
     parser.add_argument("--per-class", type=int, default=40, help="photo sequences per class (default 40)")
