@@ -19,7 +19,7 @@ from emotion.atomic import write_atomic
 from emotion.checkpoint import Checkpoint, load_checkpoint
 from emotion.face68 import NUM_LANDMARKS
 from emotion.features import FeatureConfig, make_features
-from emotion.onnx_classifier import FORMAT_VERSION, METADATA_KEY
+from emotion.onnx_classifier import FORMAT_VERSION, METADATA_KEY, OnnxEmotionClassifier
 
 OPSET: int = 17
 PARITY_ATOL: float = 1e-5
@@ -53,7 +53,6 @@ def metadata(ckpt: Checkpoint, checkpoint_sha256: str) -> dict:
 def export_onnx(checkpoint: str | Path, out: str | Path) -> Path:
     """Write the ONNX form of ``checkpoint`` to ``out`` (atomically); ValueError when it does not match."""
     import onnx
-    import onnxruntime
 
     checkpoint, out = Path(checkpoint), Path(out)
     ckpt = load_checkpoint(checkpoint)
@@ -69,11 +68,11 @@ def export_onnx(checkpoint: str | Path, out: str | Path) -> Path:
         entry = model.metadata_props.add()
         entry.key, entry.value = METADATA_KEY, json.dumps(metadata(ckpt, file_sha256(checkpoint)))
         onnx.save(model, str(tmp))
-        session = onnxruntime.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
+        exported = OnnxEmotionClassifier.from_file(tmp)  # read back as the component reads it
         windows = np.random.default_rng(0).normal(0.0, 0.3, (5, ckpt.window, NUM_LANDMARKS, 2)).astype(np.float32)
         with torch.inference_mode():
             expected = prediction(torch.from_numpy(windows)).numpy()
-        got = session.run(None, {"landmarks": windows})[0]
+        got = exported.probabilities(windows)
         difference = float(np.abs(got - expected).max())
         if difference > PARITY_ATOL:
             raise ValueError(f"the ONNX export of {checkpoint} differs from it by {difference:.2g} (> {PARITY_ATOL})")

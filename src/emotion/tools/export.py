@@ -4,6 +4,7 @@ component runs without torch (``Model.Weights = "....onnx"``), checked against i
 import argparse
 from pathlib import Path
 
+from emotion.classifier import ONNX_SUFFIX
 from emotion.paths import DEFAULT_WEIGHTS
 from emotion.tools.preflight import check_checkpoint_file, check_writable
 
@@ -16,8 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    out = args.out or args.checkpoint.with_suffix(".onnx")
-    check_writable(out, "--out", (".onnx",))
+    out = args.out or args.checkpoint.with_suffix(ONNX_SUFFIX)
+    check_writable(out, "--out", (ONNX_SUFFIX,))
     check_checkpoint_file(args.checkpoint, "--checkpoint")
     from emotion.models.onnx_export import export_onnx
 

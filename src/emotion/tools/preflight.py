@@ -68,8 +68,10 @@ def check_checkpoint_file(path: Path, option: str) -> Path:
 def check_model_file(path: Path, option: str) -> Path:
     """``path`` when it exists and, unless it is an ONNX export, looks like a torch checkpoint
     (``check_checkpoint_file``); its content is validated when it is loaded."""
+    from emotion.classifier import ONNX_SUFFIX  # here: numpy only for the commands that take a model
+
     path = Path(path)
-    if path.suffix.lower() == ".onnx":
+    if path.suffix.lower() == ONNX_SUFFIX:
         if not path.is_file():
             raise UsageError(f"{option} {path}: no such file (export one: python -m emotion export, see the README)")
         return path
