@@ -15,7 +15,8 @@ from emotion.cli import main
 from emotion.datasets.windows import WindowSet
 from emotion.face68 import LEFT_EYE, RIGHT_EYE, eye_centres
 from emotion.paths import REPO_ROOT, shared_dir
-from emotion.training.augment import AugmentConfig, augment_batch, mirror, pad_start, resample_speed
+from emotion.training.augment import (AugmentConfig, add_identity, augment_batch, identity_offsets, mirror,
+                                      pad_start, resample_speed)
 from emotion.training.config import ConfigError, load_config, model_config
 from emotion.models import ModelConfig, build_model
 from emotion.training.loop import _loss, train
@@ -148,6 +149,24 @@ def test_augment_batch_is_seeded_and_off_means_identity():
         AugmentConfig(speed_min=1.2, speed_max=1.0)
 
 
+def test_identity_step_moves_the_face_shape_in_its_own_frame():
+    from emotion.normalize import normalize_landmarks
+
+    x = _faces(3, 5)
+    offsets = identity_offsets(_faces(10, 1, seed=2)[:, 0])
+    assert offsets.shape == (10, 68, 2)
+    np.testing.assert_allclose(offsets.mean(axis=0), 0.0, atol=1e-5)
+    moved = add_identity(x, offsets[:3])
+    # the normalised face moves by exactly the offset in every frame: roll and scale are the face's own
+    np.testing.assert_allclose(normalize_landmarks(moved) - normalize_landmarks(x), offsets[:3, None].repeat(5, 1),
+                               atol=1e-4)
+    off = AugmentConfig(mirror_p=0, rotation_deg=0, scale=0, aniso=0, shift=0, jitter=0, jitter_max=0,
+                        speed_p=0, pad_p=0, dropout_p=0, identity_p=1.0)
+    np.testing.assert_allclose(augment_batch(x, off, np.random.default_rng(0)), x, atol=1e-3)  # no offsets: off
+    changed = augment_batch(x, off, np.random.default_rng(0), offsets)
+    assert not np.allclose(changed, x, atol=1e-2)
+
+
 # ---- metrics ----
 
 def test_metrics_on_a_hand_made_confusion():
@@ -229,6 +248,8 @@ def test_photos_source_trains_on_made_windows_and_validates_on_held_stills(tmp_p
     np.testing.assert_array_equal(data.val.landmarks, np.repeat(data.val.landmarks[:, :1], 12, axis=1))
     assert set(data.train.groups).isdisjoint(data.val.groups)
     assert data.summary["sources"][0]["share"] == {name: 0.5 for name in EMOTIONS}
+    neutral_train = sum(1 for g, y in zip(groups, labels) if f"s0:{g}" not in set(data.val.groups) and y == 2)
+    assert data.identities.shape == (neutral_train, 68, 2)       # the training photos' neutral faces only
 
 
 def test_fit_window_keeps_the_end_and_classes_match_by_name():

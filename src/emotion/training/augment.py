@@ -13,6 +13,10 @@ What each step imitates (all seeded through one ``numpy.random.Generator``):
   component's buffer does while it fills, so early-buffer predictions are sane;
 - still: the whole window replaced by its last frame, what the buffer holds for a face seen once (a
   track's first frame, a photo given to ``analyze``);
+- identity: another person's face shape (a real neutral face's offset from the mean neutral face, in
+  inter-ocular units, times a factor in [0, ``identity_scale``]) added to every frame in the face's own
+  frame, so one photographed person stands for many and the expression, not the person, decides the
+  class (``identity_offsets`` builds the offsets from training photos; without them the step is off);
 - landmark dropout (occlusion): one face part (an eye, a brow, the mouth, the jaw...) over a random frame
   span is either frozen at its last seen position (a tracker that stops updating) or replaced by its true
   position plus strong noise (a hand over the mouth makes dlib guess), chosen at random per window.
@@ -24,6 +28,7 @@ import numpy as np
 
 from emotion.configtools import checked, nonnegative, number, probability
 from emotion.face68 import MIRROR, PARTS, inter_ocular_distance
+from emotion.normalize import face_frame, normalize_landmarks, rotate
 
 _speed = number(0.1, 5.0, what="a speed factor in [0.1, 5]")
 
@@ -44,6 +49,8 @@ class AugmentConfig:
     speed_max: float = checked(1.3, _speed)
     pad_p: float = checked(0.15, probability)            # padded start, k uniform in [1, T-2]
     still_p: float = checked(0.0, probability)           # the whole window its last frame (a still)
+    identity_p: float = checked(0.0, probability)        # another person's face shape added
+    identity_scale: float = checked(1.0, nonnegative)    # its factor, uniform in [0, identity_scale]
     dropout_p: float = checked(0.1, probability)
     dropout_noise: float = checked(0.15, nonnegative)    # std of the noise variant, inter-ocular units
 
@@ -121,10 +128,34 @@ def pad_start(x: np.ndarray, k: np.ndarray) -> np.ndarray:
     return x[np.arange(len(x))[:, None], src]
 
 
-def augment_batch(x: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
-    """Apply every enabled augmentation (see the module docstring) to a batch of pixel windows.
+def identity_offsets(neutral: np.ndarray) -> np.ndarray:
+    """Each neutral face's shape minus the mean neutral shape, normalised (eye midpoint, inter-ocular
+    distance, no roll): what sets one person's resting face apart from another's.
 
-    Shape: x (N, T, 68, 2) pixels -> float32 (N, T, 68, 2) pixels.
+    Shape: neutral (M, 68, 2) pixels, one face at rest each -> float32 (M, 68, 2) inter-ocular units.
+    """
+    shapes = normalize_landmarks(np.asarray(neutral, dtype=np.float32))
+    shapes = shapes[np.isfinite(shapes).all(axis=(1, 2))]
+    return (shapes - shapes.mean(axis=0, keepdims=True)).astype(np.float32)
+
+
+def add_identity(x: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Add one identity offset per window to each of its frames, turned and scaled into that frame's face.
+
+    Shape: x (N, T, 68, 2) pixels, offsets (N, 68, 2) inter-ocular units -> (N, T, 68, 2) pixels.
+    """
+    _check(x)
+    _, iod, angle = face_frame(x)                                                         # (N, T)
+    turned = rotate(np.broadcast_to(offsets[:, None], x.shape), angle)                   # (N, T, 68, 2)
+    return (x + turned * np.nan_to_num(iod, nan=0.0)[..., None, None]).astype(x.dtype, copy=False)
+
+
+def augment_batch(x: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator,
+                  identities: np.ndarray | None = None) -> np.ndarray:
+    """Apply every enabled augmentation (see the module docstring) to a batch of pixel windows;
+    ``identities`` are the offsets of the identity step (``identity_offsets``; None or empty: no step).
+
+    Shape: x (N, T, 68, 2) pixels, identities (M, 68, 2) -> float32 (N, T, 68, 2) pixels.
     """
     _check(x)
     x = np.asarray(x, dtype=np.float32)
@@ -137,6 +168,13 @@ def augment_batch(x: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator) -
     flip = rng.random(n) < cfg.mirror_p
     if flip.any():
         x[flip] = mirror(x[flip])
+
+    if cfg.identity_p > 0 and identities is not None and len(identities):
+        other = rng.random(n) < cfg.identity_p
+        if other.any():
+            pick = rng.integers(0, len(identities), other.sum())
+            factor = rng.uniform(0.0, cfg.identity_scale, other.sum()).astype(np.float32)
+            x[other] = add_identity(x[other], identities[pick] * factor[:, None, None])
 
     if cfg.speed_p > 0:
         factor = np.where(rng.random(n) < cfg.speed_p, rng.uniform(cfg.speed_min, cfg.speed_max, n), 1.0)

@@ -19,13 +19,15 @@
   weight). With ``"loss"`` classes are drawn in proportion to their weighted windows and the loss weights
   classes by inverse frequency; shares still split each class between sources.
 - Validation is reported per source (``TrainData.val_parts``) and as a whole.
+- Identities: the Neutral training photos of every ``photos`` source give the identity augmentation its
+  offsets (``TrainData.identities``, ``emotion.training.augment.identity_offsets``); validation photos never.
 """
 
 import hashlib
 import inspect
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +37,7 @@ from emotion.classes import EMOTIONS
 from emotion.datasets.windows import WindowSet
 from emotion.features import FeatureConfig, make_features
 from emotion.normalize import NormalizationConfig, normalize_landmarks
-from emotion.training.augment import AugmentConfig, augment_batch
+from emotion.training.augment import AugmentConfig, augment_batch, identity_offsets
 from emotion.training.config import SourceConfig, TrainConfig
 
 
@@ -49,6 +51,8 @@ class TrainData:
     sources: np.ndarray
     summary: dict
     val_parts: dict[str, np.ndarray]
+    identities: np.ndarray = field(default_factory=lambda: np.zeros((0, 68, 2), np.float32))
+    """Shape (M, 68, 2): identity offsets of the training photos' neutral faces (empty without photos)."""
 
 
 def fit_window(ws: WindowSet, window: int) -> WindowSet:
@@ -145,7 +149,7 @@ def _photo_split(src: SourceConfig, window: int, val_mask: np.ndarray, stills: W
 def build_data(cfg: TrainConfig, cache_dir: Path, progress: bool = True) -> TrainData:
     """Load every source, split each by group, and join them into training and validation sets."""
     rng = np.random.default_rng([cfg.seed, 7])
-    trains, vals, sources, parts = [], [], [], []
+    trains, vals, sources, parts, neutral = [], [], [], [], []
     names = source_names(cfg.sources)
     for i, src in enumerate(cfg.sources):
         ws = to_class_order(WindowSet.load(src.path)) if src.kind == "photos" else load_source(src, cfg.window, cache_dir, progress)
@@ -157,6 +161,9 @@ def build_data(cfg: TrainConfig, cache_dir: Path, progress: bool = True) -> Trai
         ws = WindowSet(ws.landmarks, ws.labels, np.char.add(f"s{i}:", ws.groups), ws.class_names, ws.meta)
         if src.kind == "photos":
             train, val = _photo_split(src, cfg.window, val_mask, ws)
+            if "Neutral" in ws.class_names:
+                at_rest = ~val_mask & (ws.labels == ws.class_names.index("Neutral"))
+                neutral.append(ws.landmarks[at_rest, -1])
         else:
             train, val = ws.subset(~val_mask), ws.subset(val_mask)
         trains.append(train)
@@ -175,7 +182,11 @@ def build_data(cfg: TrainConfig, cache_dir: Path, progress: bool = True) -> Trai
     val_parts = {name: owner == i for i, name in enumerate(names) if len(vals[i])}
     summary = {"sources": parts, "train_windows": len(train), "val_windows": len(val),
                "train_classes": train.class_counts(), "val_classes": val.class_counts()}
-    return TrainData(train, val, np.concatenate(sources), summary, val_parts)
+    data = TrainData(train, val, np.concatenate(sources), summary, val_parts)
+    if neutral:
+        data.identities = identity_offsets(np.concatenate(neutral))
+    summary["identities"] = len(data.identities)
+    return data
 
 
 def share_table(cfg: TrainConfig, class_names: tuple[str, ...] = EMOTIONS) -> np.ndarray:
@@ -234,14 +245,16 @@ def class_loss_weights(labels: np.ndarray, num_classes: int) -> torch.Tensor:
 
 
 def make_batch(landmarks: np.ndarray, norm: NormalizationConfig, features: FeatureConfig,
-               augment: AugmentConfig | None = None, rng: np.random.Generator | None = None) -> torch.Tensor:
-    """Pixel windows -> (augmented) -> normalised -> model input, the same path as inference.
+               augment: AugmentConfig | None = None, rng: np.random.Generator | None = None,
+               identities: np.ndarray | None = None) -> torch.Tensor:
+    """Pixel windows -> (augmented, ``identities`` for its identity step) -> normalised -> model input,
+    the same path as inference.
 
-    Shape: landmarks (N, T, 68, 2) pixels -> float32 tensor (N, C, T, 68).
+    Shape: landmarks (N, T, 68, 2) pixels, identities (M, 68, 2) -> float32 tensor (N, C, T, 68).
     """
     x = np.asarray(landmarks, dtype=np.float32)
     if augment is not None:
         if rng is None:
             raise ValueError("augmentation needs a random generator")
-        x = augment_batch(x, augment, rng)
+        x = augment_batch(x, augment, rng, identities)
     return make_features(normalize_landmarks(x, norm), features)

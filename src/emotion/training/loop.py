@@ -220,7 +220,7 @@ class Trainer:
         for step in bar:
             idx = np.sort(order[step * o.batch_size:(step + 1) * o.batch_size])
             x = make_batch(self.data.train.landmarks[idx], self.setup.norm_config, self.setup.feature_config,
-                           cfg.augment, rng)
+                           cfg.augment, rng, self.data.identities)
             y = torch.as_tensor(self.data.train.labels[idx])
             loss = _loss(self.model, x, y, o.label_smoothing, self.loss_weight)
             self.optimizer.zero_grad(set_to_none=True)
