@@ -239,7 +239,7 @@ class SpecificWorker(GenericWorker):
         if len(self._cameras) >= int(self.params["Cameras.Max"]):
             self._drop_camera(self._silent_camera())
         engine = EmotionEngine(self.classifier, self.tracker_config, self.smoothing, detector=self.detector,
-                               pool=self.pool)
+                               pool=self.pool, late_search=True)  # live: no frame waits for a search
         camera = self._cameras[camera_id] = _Camera(engine, {})
         return camera
 

@@ -87,8 +87,9 @@ def test_face_that_leaves_is_dropped_and_a_returning_face_is_a_new_track():
     face, empty = scene([(100, 100, 220, 220)]), scene([])  # big enough to be confirmed by coarse searches
     ids = run(FaceTracker(config, FakeDetector()), [face] * 10 + [empty] * 12 + [face] * 6)
     assert ids[:10] == [[1]] * 10
-    # the predictor alone cannot tell that the face left (frames 10, 11); the search at frame 12 does
-    assert ids[10:12] == [[1]] * 2 and not any(ids[12:24])
+    # the predictor alone cannot tell that the face left (frames 10-12); the search of frame 12 does,
+    # applied to frame 13 (it runs beside frame 12)
+    assert ids[10:13] == [[1]] * 3 and not any(ids[13:24])
     assert ids[24:] == [[2]] * 4
 
 
@@ -97,8 +98,49 @@ def test_face_too_small_for_coarse_searches_is_still_dropped_soon_after_it_leave
     face, empty = scene([(100, 100, 120, 120)]), scene([])                 # 60 px in the coarse search
     ids = run(FaceTracker(config, FakeDetector()), [face] * 12 + [empty] * 10)
     assert ids[:12] == [[1]] * 12
-    # following alone cannot tell (frames 12-14); the region check at the search of frame 15 can
-    assert ids[12:15] == [[1]] * 3 and not any(ids[15:])
+    # following alone cannot tell (frames 12-15); the region check when the search of frame 15 is
+    # applied (frame 16) can
+    assert ids[12:16] == [[1]] * 4 and not any(ids[16:])
+
+
+def test_a_search_runs_beside_the_frames_and_a_late_one_is_applied_when_it_ends():
+    import threading
+
+    from emotion.perception.pool import PerceptionPool
+
+    class BlockedDetector(FakeDetector):
+        """Its searches after the first wait until ``release`` is set."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.release, self.searching = threading.Event(), threading.Event()
+
+        def detect(self, image, upsample=0, threshold=0.0):
+            if self.detect_calls and max(image.shape) > 300:      # a full-frame search, not a region
+                self.searching.set()
+                assert self.release.wait(10.0), "the test never released the search"
+            return super().detect(image, upsample, threshold)
+
+    one, two = scene([(40, 60, 250, 250)]), scene([(40, 60, 250, 250), (340, 200, 250, 250)])
+    pool, fake = PerceptionPool(2), BlockedDetector()
+    try:
+        tracker = FaceTracker(TrackerConfig(detect_every=3), fake, pool=pool, late_search=True)
+        assert [f.track_id for f in tracker.update(one, 0)] == [1]     # nothing tracked: searched at once
+        for i in range(1, 12):                                           # the search of frame 3 is stuck
+            assert [f.track_id for f in tracker.update(two, 33 * i)] == [1]
+        assert fake.searching.is_set()
+        fake.release.set()
+        for i in range(12, 200):                                         # applied once it has ended
+            if len(tracker.update(two, 33 * i)) == 2:
+                break
+            fake.searching.wait(0.01)
+        assert [f.track_id for f in tracker.tracks] == [1, 2]
+        # without late_search the search is applied to the next frame, whatever the threads' timing
+        tracker = FaceTracker(TrackerConfig(detect_every=3), FakeDetector(), pool=pool)
+        assert run(tracker, [one] * 3 + [two] * 3) == [[1]] * 4 + [[1, 2]] * 2
+    finally:
+        fake.release.set()
+        pool.close()
 
 
 def test_two_faces_get_distinct_ids_and_tracks_are_bounded():

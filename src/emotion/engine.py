@@ -57,10 +57,12 @@ class EmotionEngine:
 
     def __init__(self, classifier: "Classifier", tracker_config: TrackerConfig = TrackerConfig(),
                  smoothing: SmoothingConfig = SmoothingConfig(), detector=None,
-                 pool: PerceptionPool = INLINE) -> None:
+                 pool: PerceptionPool = INLINE, late_search: bool = False) -> None:
+        """``late_search``: the tracker applies a search when it ends, never waiting (``FaceTracker``)."""
         self.classifier = classifier
         # The model decides the window: buffers hold exactly what it was trained on.
-        self.tracker = FaceTracker(replace(tracker_config, window=classifier.window), detector=detector, pool=pool)
+        self.tracker = FaceTracker(replace(tracker_config, window=classifier.window), detector=detector, pool=pool,
+                                   late_search=late_search)
         self.smoothing = smoothing
         self._smoothers: dict[int, TrackSmoother] = {}
         self._last: dict[int, tuple[np.ndarray, int]] = {}

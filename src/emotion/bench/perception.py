@@ -2,7 +2,8 @@
 
 Naive: detect (full resolution) and predict landmarks on every frame. Tracked: ``FaceTracker`` as the
 component runs it: its config's ``Perception.*`` settings and ``Threads.Perception`` threads over the
-faces (more than one thread: all cores, else pinned to one). In one run, each pipeline makes its own passes over the same frames (so neither evicts the
+faces and for the searches beside the frames, applied when they end (more than one thread: all cores,
+else pinned to one). In one run, each pipeline makes its own passes over the same frames (so neither evicts the
 other's caches; video decoding is timed apart and excluded from frames/s), alternating ``--repeat``
 rounds, the fastest of each counting. Reported per pipeline: frames/s, ms per stage, faces per frame;
 between them: the mean landmark difference in % of the naive face's inter-ocular distance (faces paired
@@ -29,7 +30,7 @@ from emotion.face68 import inter_ocular_distance
 from emotion.paths import COMPONENT_CONFIG, shared_media
 from emotion.perception.detector import Box, LandmarkDetector
 from emotion.perception.geometry import box_iou, fit_box_mapping
-from emotion.perception.pool import PerceptionPool, load_perception_threads
+from emotion.perception.pool import INLINE, PerceptionPool, load_perception_threads
 from emotion.perception.tracking import FaceTracker, TrackerConfig, load_tracker_config
 
 DESCRIPTION = "perception: tracked (detect every k frames) vs naive (detect every frame) pipeline"
@@ -123,7 +124,7 @@ def compare(stream: Callable[[], Iterable[tuple[float, np.ndarray]]], detector: 
     for round_ in range(repeat):
         tag = f"{label} {round_ + 1}/{repeat}" if repeat > 1 else label
         naive_run, reference = run_naive(stream(), detector, total, tag)
-        tracker = FaceTracker(config, detector) if pool is None else FaceTracker(config, detector, pool=pool)
+        tracker = FaceTracker(config, detector, pool=pool or INLINE, late_search=True)  # as the component
         tracked_run, faces = run_tracked(stream(), tracker, total, tag)
         naive = naive_run if naive is None or naive_run.total_ms < naive.total_ms else naive
         tracked = tracked_run if tracked is None or tracked_run.total_ms < tracked.total_ms else tracked

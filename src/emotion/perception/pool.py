@@ -1,14 +1,16 @@
 """Threads for perception: cameras in parallel, and the faces of each camera in parallel.
 
-dlib's detector and shape predictor release the GIL, so threads, not processes, spread perception over
-the cores (``LandmarkDetector`` is thread-safe). Two executors, so a camera's task that maps over its
-faces never waits for a thread held by another camera's task (one shared executor could deadlock).
+dlib's detector releases the GIL, so threads, not processes, spread perception over the cores
+(``LandmarkDetector`` is thread-safe; its shape predictor holds the GIL, measured in docs/robot.md). Three
+executors, so a camera's task that maps over its faces never waits for a thread held by another camera's
+task (one shared executor could deadlock), and a search running beside the frames (``background``) never
+holds a thread the frames need.
 """
 
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable, Iterable, TypeVar
 
 T = TypeVar("T")
@@ -33,6 +35,7 @@ class PerceptionPool:
         parallel = self.threads > 1
         self._cameras = ThreadPoolExecutor(self.threads, "perception-camera") if parallel else None
         self._faces = ThreadPoolExecutor(self.threads, "perception-face") if parallel else None
+        self._background = ThreadPoolExecutor(self.threads, "perception-search") if parallel else None
 
     @staticmethod
     def _map(executor: ThreadPoolExecutor | None, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
@@ -49,9 +52,21 @@ class PerceptionPool:
         """``[fn(item) for item in items]``, one face per thread, results in order."""
         return self._map(self._faces, fn, items)
 
+    def background(self, fn: Callable[..., R], *args) -> "Future[R]":
+        """``fn(*args)`` on a thread of its own, beside the caller; without threads it runs now and the
+        future is done when this returns (its exception, if any, raised by ``.result()``)."""
+        if self._background is not None:
+            return self._background.submit(fn, *args)
+        future: Future[R] = Future()
+        try:
+            future.set_result(fn(*args))
+        except Exception as exc:  # handed to whoever takes the result, as the threads would
+            future.set_exception(exc)
+        return future
+
     def close(self) -> None:
         """Stop the threads (after the running tasks)."""
-        for executor in (self._cameras, self._faces):
+        for executor in (self._cameras, self._faces, self._background):
             if executor is not None:
                 executor.shutdown(wait=True)
 

@@ -4,12 +4,18 @@ Per frame (``FaceTracker.update``):
 
 1. search (every ``detect_every`` frames): the whole frame, coarse (downscaled to ``coarse_max_side``)
    usually, fine (full resolution, ``fine_upsample``) every ``fine_every``-th search and on the first
-   frame, so small faces are found too but rarely pay for it. Detections are matched to tracks by box
-   overlap; a matched track gets landmarks in the detector's box (which resets any drift), an unmatched
-   detection starts a new track, and a track the search could have seen but did not is missed this frame
-   (the face has left: the predictor alone would keep "tracking" the background); a track too small
-   for a coarse search to see is confirmed by a detection in its own region instead (``_redetect``), so
-   a face that leaves is dropped within ``detect_every + max_missed`` frames;
+   frame, so small faces are found too but rarely pay for it. While faces are tracked, the search runs
+   beside the frames (``PerceptionPool.background``: the HOG detector releases the GIL) and is applied
+   to a later frame, so no frame waits for it: to the next frame (waiting for the search if need be, so
+   results do not depend on timing), or with ``late_search`` (the live component) to the first frame
+   after it ends; with no face tracked the search is applied to its own frame. Its detections are
+   matched to the tracks' boxes in the searched frame by overlap; a matched track takes the detector's
+   box geometry (the landmarks-to-box mapping measured on the box and the track's landmarks of that
+   frame, which resets any drift), an unmatched detection starts a new track, and a track the search
+   could have seen but did not is missed (the face has left: the predictor alone would keep "tracking"
+   the background); a track too small for a coarse search to see is looked for in its own region by the
+   same search instead (``_detect_near``), so a face that leaves is dropped within ``detect_every +
+   max_missed + 1`` frames (plus the frames a late search takes);
 2. follow (every other track): a detector-like box from the track's previous landmarks, and the shape
    predictor runs there (1-3 ms per face measured here, no detection). The box comes from the
    landmarks' bounding box through the mapping (``geometry.box_from_landmarks``) measured on the face's
@@ -26,6 +32,7 @@ Per frame (``FaceTracker.update``):
 import math
 import threading
 import time
+from concurrent.futures import Future
 from dataclasses import Field, dataclass, fields
 from pathlib import Path
 from typing import Any, Mapping
@@ -190,6 +197,17 @@ class _Search:
     boxes: list[Box]
     min_face_px: float
     """Smallest face (original pixels) this search could find: tracks at least this big must be confirmed."""
+    confirmed: dict[int, Box | None]
+    """Tracks too small for it, looked for in their own region: the box found there, or None."""
+
+
+@dataclass
+class _PendingSearch:
+    """A search running beside the frames, and the tracks as they were in its frame."""
+
+    future: "Future[_Search]"
+    tracks: dict[int, tuple[Box, np.ndarray]] = None  # type: ignore[assignment]
+    """track id -> (box, landmarks (68, 2)) of the tracks seen in the searched frame (set after it)."""
 
 
 @dataclass(frozen=True)
@@ -206,15 +224,21 @@ STAGES: tuple[str, ...] = ("gray", "detect", "landmarks", "total")
 class FaceTracker:
     """Tracked faces with 68 landmarks from a stream of frames (see the module docstring).
 
-    ``pool``: the threads that follow the tracks of a frame in parallel (``PerceptionPool.map_faces``);
-    the default follows them one after another. Stage times are then summed over the threads.
+    ``pool``: the threads that follow the tracks of a frame in parallel (``PerceptionPool.map_faces``)
+    and search beside the frames (``.background``); the default does both in the caller's thread. Stage
+    times are then summed over the threads. ``late_search``: apply a search to the first frame after it
+    ends instead of the next one (never waits for it; what is applied when then depends on timing).
     """
 
     def __init__(self, config: TrackerConfig = TrackerConfig(), detector: LandmarkDetector | None = None,
-                 pool: PerceptionPool = INLINE) -> None:
+                 pool: PerceptionPool = INLINE, late_search: bool = False) -> None:
         self.config = config
         self.detector = detector if detector is not None else LandmarkDetector()
         self.pool = pool
+        self.late_search = late_search
+        self._pending: _PendingSearch | None = None
+        self._next_search = 0
+        """Index of the frame on which the next search is due."""
         self._timing = threading.Lock()
         self._tracks: list[TrackedFace] = []
         self._next_id = 1
@@ -237,6 +261,8 @@ class FaceTracker:
         self._tracks = []
         self._frame_index = 0
         self._searches = 0
+        self._pending = None  # a search still running is forgotten
+        self._next_search = 0
 
     # -- timed calls -------------------------------------------------------------------------------------
 
@@ -286,10 +312,10 @@ class FaceTracker:
         landmarks = self._landmarks(gray, box)
         return _Observation(box, landmarks) if self._plausible(landmarks, box, track, gray.shape) else None
 
-    def _redetect(self, gray: np.ndarray, track: TrackedFace) -> _Observation | None:
-        """Search the region around the track's last box; the best-overlapping face there, or None."""
+    def _detect_near(self, gray: np.ndarray, box: Box) -> Box | None:
+        """Search the region around ``box`` (a track's last box): the best-overlapping face there, or None."""
         cfg = self.config
-        x, y, w, h = track.box
+        x, y, w, h = box
         mx, my = cfg.roi_margin * w, cfg.roi_margin * h
         x0, y0 = max(int(x - mx), 0), max(int(y - my), 0)
         x1, y1 = min(int(x + w + mx), gray.shape[1]), min(int(y + h + my), gray.shape[0])
@@ -301,13 +327,17 @@ class FaceTracker:
         if min(crop.shape) < HOG_MIN_FACE_PX:
             return None
         boxes = [scale_box(b, factor, (x0, y0)) for b in self._detect(crop, 0)]
-        best = max(boxes, key=lambda b: box_iou(b, track.box), default=None)
-        if best is None or box_iou(best, track.box) < cfg.match_iou:
-            return None
-        return self._detected(gray, best)
+        best = max(boxes, key=lambda b: box_iou(b, box), default=None)
+        return None if best is None or box_iou(best, box) < cfg.match_iou else best
 
-    def _search(self, gray: np.ndarray) -> _Search:
-        """Full-frame detection, coarse or fine by the schedule; boxes in original pixels."""
+    def _redetect(self, gray: np.ndarray, track: TrackedFace) -> _Observation | None:
+        """The face found in the region around the track's last box, with its landmarks, or None."""
+        found = self._detect_near(gray, track.box)
+        return None if found is None else self._detected(gray, found)
+
+    def _search(self, gray: np.ndarray, regions: Mapping[int, Box]) -> _Search:
+        """Full-frame detection, coarse or fine by the schedule, boxes in original pixels; and each track of
+        ``regions`` (id -> last box) too small for it looked for in its own region instead."""
         cfg = self.config
         fine = cfg.fine_every > 0 and self._searches % cfg.fine_every == 0
         self._searches += 1
@@ -319,37 +349,74 @@ class FaceTracker:
             factor = cfg.coarse_max_side / longest
         image = gray if factor == 1.0 else cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
         boxes = [scale_box(b, factor) for b in self._detect(image, upsample)]
-        return _Search(boxes, HOG_MIN_FACE_PX / (factor * 2 ** upsample))
+        min_face_px = HOG_MIN_FACE_PX / (factor * 2 ** upsample)
+        confirmed = {tid: self._detect_near(gray, box) for tid, box in regions.items()
+                     if box[2] < cfg.confirm_margin * min_face_px}
+        return _Search(boxes, min_face_px, confirmed)
 
-    def _associate(self, gray: np.ndarray, search: _Search, seen: dict[int, _Observation]) -> set[int]:
-        """Match search boxes to tracks' last boxes (greedy by IoU) and start tracks for the rest.
+    def _associate(self, gray: np.ndarray, search: _Search, searched: dict[int, tuple[Box, np.ndarray]],
+                   seen: dict[int, _Observation]) -> set[int]:
+        """Match search boxes to the tracks as they were in the searched frame (greedy by IoU) and start
+        tracks for the rest; ``searched`` is those tracks' (box, landmarks) by id.
 
-        Matched and new tracks go into ``seen`` with landmarks predicted in the detector's box. Returns the
-        ids of tracks big enough for this search that it did not find: their faces have left.
+        A matched or region-confirmed track takes the detector's box geometry (its mapping, measured on the
+        box and the track's landmarks of the searched frame); new tracks go into ``seen`` with landmarks
+        predicted in the detector's box. Returns the ids of the tracks this search should have found and
+        did not (big enough for it and unmatched, or not in their region): their faces have left.
         """
         cfg = self.config
-        pairs = sorted(((box_iou(box, t.box), i, t.track_id)
-                        for i, box in enumerate(search.boxes) for t in self._tracks), reverse=True)
+        live = {t.track_id: t for t in self._tracks}
+        pairs = sorted(((box_iou(box, then[0]), i, tid)
+                        for i, box in enumerate(search.boxes) for tid, then in searched.items() if tid in live),
+                       reverse=True)
         used: set[int] = set()
+        found: dict[int, Box] = {}
         for iou, i, tid in pairs:
             if iou < cfg.match_iou:
                 break
-            if i in used or tid in seen:
+            if i in used or tid in found:
                 continue
             used.add(i)
-            seen[tid] = self._detected(gray, search.boxes[i])
-        gone = {t.track_id for t in self._tracks
-                if t.track_id not in seen and t.box[2] >= cfg.confirm_margin * search.min_face_px}
+            found[tid] = search.boxes[i]
+        gone = {tid for tid, (box, _) in searched.items()
+                if tid in live and tid not in found and box[2] >= cfg.confirm_margin * search.min_face_px}
+        for tid, box in search.confirmed.items():
+            if tid in live and tid not in found:
+                if box is None:
+                    gone.add(tid)
+                else:
+                    found[tid] = box
+        for tid, box in found.items():
+            if tid in searched:
+                live[tid].mapping = fit_box_mapping(np.array([box]), searched[tid][1][None])
         for i, box in enumerate(search.boxes):
             if i in used or len(self._tracks) >= cfg.max_tracks:
                 continue
-            if any(box_iou(box, t.box) > cfg.duplicate_iou for t in self._tracks):
+            if any(box_iou(box, t.box) > cfg.duplicate_iou or
+                   (t.track_id in searched and box_iou(box, searched[t.track_id][0]) > cfg.duplicate_iou)
+                   for t in self._tracks):
                 continue
             track = TrackedFace(self._next_id, box, np.zeros((NUM_LANDMARKS, 2), np.float32), LandmarkBuffer(cfg.window))
             self._next_id += 1
             self._tracks.append(track)
             seen[track.track_id] = self._detected(gray, box)
         return gone
+
+    def _take_search(self, gray: np.ndarray) -> tuple[_Search, dict[int, tuple[Box, np.ndarray]]] | None:
+        """The search to apply to this frame and the tracks of its frame, if one is due (starting the next
+        search on schedule: now when no face is tracked, else beside the frames)."""
+        pending = self._pending
+        if pending is not None and pending.tracks is not None and (not self.late_search or pending.future.done()):
+            self._pending = None
+            return pending.future.result(), pending.tracks
+        if pending is not None or self._frame_index < self._next_search:
+            return None
+        self._next_search = self._frame_index + self.config.detect_every
+        if not self._tracks:
+            return self._search(gray, {}), {}
+        regions = {t.track_id: t.box for t in self._tracks if t.missed == 0}
+        self._pending = _PendingSearch(self.pool.background(self._search, gray, regions))
+        return None
 
     def _bookkeep(self, seen: dict[int, _Observation], timestamp_ms: int) -> list[TrackedFace]:
         cfg = self.config
@@ -390,14 +457,12 @@ class FaceTracker:
         self._timed("gray", start)
         seen: dict[int, _Observation] = {}
         gone: set[int] = set()
-        searched = self._frame_index % self.config.detect_every == 0
-        if searched:
-            gone = self._associate(gray, self._search(gray), seen)
+        taken = self._take_search(gray)
+        if taken is not None:
+            gone = self._associate(gray, *taken, seen)
         self._frame_index += 1
 
         def observe(track: TrackedFace) -> _Observation | None:
-            if searched:  # too small for this search to confirm: confirm it in its own region
-                return self._redetect(gray, track)
             obs = self._follow(gray, track) if track.missed == 0 else None
             return obs or self._redetect(gray, track)
 
@@ -406,5 +471,7 @@ class FaceTracker:
             if obs is not None:
                 seen[track.track_id] = obs
         faces = self._bookkeep(seen, timestamp_ms)
+        if self._pending is not None and self._pending.tracks is None:  # started on this frame
+            self._pending.tracks = {f.track_id: (f.box, f.landmarks) for f in faces}
         self._stage_ms["total"] = (time.perf_counter() - start) * 1000.0
         return TrackResult(faces, dict(self._stage_ms))
