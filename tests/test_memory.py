@@ -4,6 +4,8 @@ batch size changes (as it does under a classification cadence); measured in fres
 import subprocess
 import sys
 
+import pytest
+
 from emotion.middleware.memory import PRIMITIVE_CACHE_VARIABLE, limit_malloc_arenas, limit_process_memory
 
 GROWTH = """
@@ -46,3 +48,40 @@ def test_limits_apply_in_this_process(monkeypatch):
         assert "arena" in str(exc)
     else:
         raise AssertionError("0 arenas accepted")
+
+
+PAGEOUT = """
+import numpy as np
+from emotion.middleware.memory import COMPILER_LIBRARY, release_compiler_pages
+from emotion.perception.detector import LandmarkDetector
+
+def resident_kb():
+    total, inside = 0, False
+    for line in open("/proc/self/smaps"):
+        fields = line.split()
+        if "-" in fields[0] and len(fields) >= 5:
+            inside = len(fields) > 5 and COMPILER_LIBRARY in fields[5]
+        elif inside and fields[0] in ("Private_Clean:", "Private_Dirty:"):  # shared pages stay, by design
+            total += int(fields[1])
+    return total
+
+detector = LandmarkDetector()
+gray = np.full((120, 120), 90, np.uint8)
+before = detector.landmarks(gray, (10, 10, 100, 100))
+loaded = resident_kb()
+released = release_compiler_pages()
+after = resident_kb()
+same = bool((detector.landmarks(gray, (10, 10, 100, 100)) == before).all())
+print(loaded, released, after, same)
+"""
+
+
+def test_compiler_pages_go_back_once_the_predictor_is_compiled():
+    result = subprocess.run([sys.executable, "-c", PAGEOUT], capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr
+    loaded, released, after, same = result.stdout.split()
+    assert int(loaded) > 10_000, f"numba's compiler should be loaded ({loaded} KiB resident in this process alone)"
+    if int(released) == 0:
+        pytest.skip("this kernel cannot page out (no MADV_PAGEOUT)")
+    assert int(after) < int(loaded) / 4, (loaded, after)
+    assert same == "True", "the predictor must still run, compiled, after its compiler is paged out"

@@ -100,7 +100,7 @@ class Analyzer:
         import cv2
 
         from emotion.classifier import load_classifier
-        from emotion.middleware.memory import limit_process_memory
+        from emotion.middleware.memory import limit_process_memory, release_compiler_pages
         from emotion.perception.detector import LandmarkDetector
         from emotion.perception.pool import PerceptionPool
 
@@ -109,6 +109,7 @@ class Analyzer:
         self.settings = settings
         self.classifier = load_classifier(settings.weights, threads=1)
         self.detector = LandmarkDetector()
+        release_compiler_pages()
         self.pool = PerceptionPool(settings.perception_threads)
 
     def analyze(self, source: str, video_out: Path | None = None, on_frame: FrameCallback | None = None) -> InputResult:

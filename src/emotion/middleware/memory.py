@@ -10,6 +10,11 @@ call; an ``ONEDNN_PRIMITIVE_CACHE_CAPACITY`` set by the user wins.
 glibc gives each thread that allocates under contention an arena of its own (up to 8 per core), and each
 keeps the pages it once used: with Ice's threads and the perception pool that is tens of MB for nothing.
 Numpy arrays and dlib images are short-lived and freed in the thread that made them, so two arenas do.
+
+numba's compiler (LLVM, ~106 MB of ``libllvmlite.so``) is read in whole by its static initialisers when
+numba is imported, but once the shape predictor is compiled (or loaded from numba's cache) it is not
+used again: ``release_compiler_pages`` hands those clean, file-backed pages back to the kernel
+(``madvise(MADV_PAGEOUT)``, Linux 5.4+), which reads back any page that is needed later.
 """
 
 import ctypes
@@ -18,6 +23,10 @@ import os
 
 M_ARENA_MAX: int = -8
 """glibc's mallopt parameter number of the arena limit (malloc.h)."""
+MADV_PAGEOUT: int = 21
+"""Linux's madvise advice that reclaims a range's pages now (mman.h)."""
+COMPILER_LIBRARY: str = "libllvmlite"
+"""The file name part of numba's compiler library in /proc/self/maps."""
 ARENAS: int = 2
 PRIMITIVE_CACHE: int = 16
 PRIMITIVE_CACHE_VARIABLE: str = "ONEDNN_PRIMITIVE_CACHE_CAPACITY"
@@ -35,6 +44,33 @@ def limit_malloc_arenas(count: int = ARENAS) -> bool:
         return False
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
     return mallopt(M_ARENA_MAX, count) == 1
+
+
+def _libc() -> ctypes.CDLL | None:
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    except OSError:
+        return None
+
+
+def release_compiler_pages() -> int:
+    """Page out numba's compiler library (see the module docstring); the bytes advised, 0 where this
+    system cannot (no /proc, no MADV_PAGEOUT, not loaded)."""
+    libc = _libc()
+    if libc is None or not hasattr(libc, "madvise"):
+        return 0
+    libc.madvise.argtypes, libc.madvise.restype = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int), ctypes.c_int
+    released = 0
+    try:
+        with open("/proc/self/maps") as maps:
+            ranges = [line.split()[0] for line in maps if COMPILER_LIBRARY in line]
+    except OSError:
+        return 0
+    for span in ranges:
+        start, end = (int(v, 16) for v in span.split("-"))
+        if libc.madvise(start, end - start, MADV_PAGEOUT) == 0:
+            released += end - start
+    return released
 
 
 def limit_process_memory() -> None:

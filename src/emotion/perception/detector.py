@@ -4,8 +4,11 @@ Boxes are ``(x, y, w, h)`` integer pixels, the detector's own rectangles (dlib's
 on them, so landmarks are best when it gets such a box). Landmarks are (68, 2) float32 image pixels in
 iBUG order.
 
-Thread safety: dlib releases the GIL in both calls, so threads run them in parallel. The shape predictor
-is read-only while predicting and is shared by all threads; the HOG detector keeps a scratch feature
+The predictor is dlib's model file evaluated by ``emotion.perception.ert`` (dlib's own landmarks, checked
+by tests/test_ert.py): dlib's binding holds the GIL for the whole call, this one does not.
+
+Thread safety: both calls release the GIL, so threads run them in parallel. The shape model is
+read-only while predicting and is shared by all threads; the HOG detector keeps a scratch feature
 pyramid, so each thread that detects gets its own (built on its first ``detect``, ~0.1-0.5 s).
 """
 
@@ -16,6 +19,7 @@ import dlib
 import numpy as np
 
 from emotion.face68 import NUM_LANDMARKS
+from emotion.perception.ert import ShapeModel
 from emotion.paths import default_predictor_path
 
 Box = tuple[int, int, int, int]
@@ -41,7 +45,7 @@ class LandmarkDetector:
         if not path.is_file():
             raise FileNotFoundError(f"no dlib 68-point shape predictor at {path}")
         self.predictor_path = path
-        self._predictor = dlib.shape_predictor(str(path))
+        self._model = ShapeModel.from_file(path)
         self._local = threading.local()
         self._local.detector = dlib.get_frontal_face_detector()
 
@@ -80,8 +84,7 @@ class LandmarkDetector:
         x, y, w, h = (int(round(v)) for v in box)
         if w <= 0 or h <= 0:
             raise ValueError(f"box {box} has no area")
-        shape = self._predictor(gray, dlib.rectangle(x, y, x + w - 1, y + h - 1))
-        points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
+        points = self._model.predict(gray, (x, y, w, h))
         if points.shape != (NUM_LANDMARKS, 2):
             raise RuntimeError(f"{self.predictor_path} is not a 68-point predictor (gave {len(points)} points)")
         return points

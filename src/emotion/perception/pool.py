@@ -1,7 +1,7 @@
 """Threads for perception: cameras in parallel, and the faces of each camera in parallel.
 
-dlib's detector releases the GIL, so threads, not processes, spread perception over the cores
-(``LandmarkDetector`` is thread-safe; its shape predictor holds the GIL, measured in docs/robot.md). Three
+dlib's detector and the shape predictor (``emotion.perception.ert``) release the GIL, so threads, not
+processes, spread perception over the cores (``LandmarkDetector`` is thread-safe). Three
 executors, so a camera's task that maps over its faces never waits for a thread held by another camera's
 task (one shared executor could deadlock), and a search running beside the frames (``background``) never
 holds a thread the frames need.
