@@ -143,6 +143,27 @@ def test_a_search_runs_beside_the_frames_and_a_late_one_is_applied_when_it_ends(
         pool.close()
 
 
+def test_a_frame_that_fails_after_starting_a_search_does_not_stop_the_searches():
+    class FailingOnce(FakeDetector):
+        fail = False
+
+        def landmarks(self, gray, box):
+            if self.fail:
+                self.fail = False
+                raise RuntimeError("predictor failed")
+            return super().landmarks(gray, box)
+
+    fake = FailingOnce()
+    tracker = FaceTracker(TrackerConfig(detect_every=3), fake)
+    one, two = scene([(40, 60, 250, 250)]), scene([(40, 60, 250, 250), (340, 200, 250, 250)])
+    assert run(tracker, [one] * 3) == [[1]] * 3
+    fake.fail = True
+    with pytest.raises(RuntimeError):
+        tracker.update(two, 99)                    # frame 3 starts a search, then fails
+    ids = [[f.track_id for f in tracker.update(two, 33 * i)] for i in range(4, 12)]
+    assert ids[-1] == [1, 2], ids                  # a later search still finds the second face
+
+
 def test_two_faces_get_distinct_ids_and_tracks_are_bounded():
     frames = [scene([(40, 60, 120, 120), (380, 200, 130, 130)])] * 6
     assert run(FaceTracker(TrackerConfig(), FakeDetector()), frames) == [[1, 2]] * 6

@@ -471,7 +471,7 @@ class FaceTracker:
             if obs is not None:
                 seen[track.track_id] = obs
         faces = self._bookkeep(seen, timestamp_ms)
-        if self._pending is not None and self._pending.tracks is None:  # started on this frame
+        if self._pending is not None and self._pending.tracks is None:  # started on this frame (or on one that failed)
             self._pending.tracks = {f.track_id: (f.box, f.landmarks) for f in faces}
         self._stage_ms["total"] = (time.perf_counter() - start) * 1000.0
         return TrackResult(faces, dict(self._stage_ms))
