@@ -82,3 +82,20 @@ def test_files_that_are_not_a_shape_predictor_are_refused(tmp_path, damage):
     path.write_bytes(data)
     with pytest.raises(ValueError, match="model.dat"):
         ShapeModel.from_file(path)
+
+
+def test_parsed_models_are_cached_and_mapped_and_a_damaged_entry_is_replaced(tmp_path, model):
+    gray = _frames()[0]
+    box = (200, 40, 180, 180)
+    first = ShapeModel.load(default_predictor_path(), cache=tmp_path)       # parsed, then written
+    (entry,) = tmp_path.iterdir()
+    mapped = ShapeModel.load(default_predictor_path(), cache=tmp_path)      # read back, memory-mapped
+    assert isinstance(mapped.leaves.base, np.memmap) or isinstance(mapped.leaves.base.base, np.memmap)
+    np.testing.assert_array_equal(mapped.predict(gray, box), model.predict(gray, box))
+    np.testing.assert_array_equal(first.predict(gray, box), model.predict(gray, box))
+    leaves = entry / "leaves.npy"
+    leaves.write_bytes(leaves.read_bytes()[:1000])                         # damaged
+    again = ShapeModel.load(default_predictor_path(), cache=tmp_path)
+    np.testing.assert_array_equal(again.predict(gray, box), model.predict(gray, box))
+    assert ShapeModel.load(default_predictor_path(), cache=tmp_path).leaves.shape == model.leaves.shape
+    assert leaves.stat().st_size > 60_000_000                              # written whole again

@@ -16,6 +16,8 @@ DEPLOYED_MODEL: Path = WEIGHTS_DIR / "emotion_stgcn.onnx"
 """The shipped model as the component runs it (etc/config ``Model.Weights``): the ONNX export of
 DEFAULT_WEIGHTS, run without torch."""
 SAMPLE_CLIP: Path = REPO_ROOT / "media" / "sample_face.mp4"
+CACHE_DIR: Path = REPO_ROOT / "cache"
+"""Files the tools derive and keep between runs (git-ignored): landmarks of data sets, parsed models."""
 COMPONENT_CONFIG: Path = REPO_ROOT / "etc" / "config"
 """The deployed component config; the tools that run its pipeline read their settings from it."""
 

@@ -45,7 +45,7 @@ class LandmarkDetector:
         if not path.is_file():
             raise FileNotFoundError(f"no dlib 68-point shape predictor at {path}")
         self.predictor_path = path
-        self._model = ShapeModel.from_file(path)
+        self._model = ShapeModel.load(path)
         self._local = threading.local()
         self._local.detector = dlib.get_frontal_face_detector()
 

@@ -13,11 +13,16 @@ of each feature pixel and its offset from it. Integers are a control byte (byte 
 negative) and little-endian bytes; floats are two such integers, mantissa and binary exponent.
 """
 
-from dataclasses import dataclass
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numba
 import numpy as np
+
+from emotion.paths import CACHE_DIR
 
 _CACHE = True
 """Compiled code is cached beside this file (``__pycache__``), so only the first start compiles."""
@@ -25,6 +30,8 @@ _READ = {"cache": _CACHE, "boundscheck": True}
 """The file readers check every index: a truncated or hostile file raises IndexError, never reads past."""
 MAX_BYTES = 512 * 2 ** 20
 """Largest model file read (dlib's 68-point model is 95 MiB)."""
+SHAPE_MODEL_CACHE: Path = CACHE_DIR / "shape_models"
+"""Parsed models as .npy arrays, memory-mapped by ``ShapeModel.load`` (one folder per model file version)."""
 MAX_LEAF_VALUES = 2 ** 26
 """Most leaf values (levels x trees x leaves x shape length) allocated for a file (the 68-point model: 16.3 M)."""
 
@@ -200,6 +207,56 @@ class ShapeModel:
         return self.mean.shape[0] // 2
 
     @classmethod
+    def load(cls, path: str | Path, cache: Path | None = SHAPE_MODEL_CACHE) -> "ShapeModel":
+        """The model of dlib's file at ``path``, its arrays memory-mapped from ``cache`` (parsed and written
+        there the first time; processes that load it share its pages); ``cache=None`` parses every time."""
+        path = Path(path)
+        stat = path.stat()
+        folder = None if cache is None else Path(cache) / f"{path.stem}-{stat.st_size}-{stat.st_mtime_ns}"
+        if folder is not None and folder.is_dir():
+            try:
+                return cls._checked(*(np.asarray(np.load(folder / f"{f.name}.npy", mmap_mode="r"))
+                                      for f in fields(cls)))
+            except (OSError, ValueError):
+                shutil.rmtree(folder, ignore_errors=True)  # a damaged entry: parsed again and replaced
+        model = cls.from_file(path)
+        if folder is not None:
+            model._save(folder)
+        return model
+
+    def _save(self, folder: Path) -> None:
+        """Write the arrays to ``folder`` whole or not at all (a temporary folder renamed; another process
+        that got there first wins); errors are ignored: the cache only saves time."""
+        try:
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+        except OSError:
+            return
+        try:
+            for f in fields(self):
+                np.save(staging / f"{f.name}.npy", getattr(self, f.name))
+            os.replace(staging, folder)
+        except OSError:
+            pass
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    @classmethod
+    def _checked(cls, mean, index, threshold, leaves, anchor, delta) -> "ShapeModel":
+        """A model of consistent arrays (ValueError otherwise), compiled for prediction."""
+        levels, trees, splits, _ = index.shape
+        if (index.dtype != np.int64 or anchor.dtype != np.int64 or mean.ndim != 1 or len(mean) % 2
+                or threshold.shape != (levels, trees, splits) or leaves.shape != (levels, trees, splits + 1, len(mean))
+                or anchor.shape[0] != levels or delta.shape != (*anchor.shape, 2)
+                or any(a.dtype != np.float32 for a in (mean, threshold, leaves, delta))):
+            raise ValueError("arrays of the wrong shapes or types")
+        if index.min() < 0 or index.max() >= anchor.shape[1] or anchor.min() < 0 or anchor.max() >= len(mean) // 2:
+            raise ValueError("indices out of range")
+        model = cls(mean, index, threshold, leaves, anchor, delta)
+        model.predict(np.zeros((8, 8), np.uint8), (0, 0, 8, 8))  # compiled (or loaded from numba's cache) now
+        return model
+
+    @classmethod
     def from_file(cls, path: str | Path) -> "ShapeModel":
         """Read dlib's serialised shape predictor; ValueError when the file is not one."""
         size = Path(path).stat().st_size
@@ -239,13 +296,12 @@ class ShapeModel:
             raise ValueError(f"{path}: not a dlib shape predictor ({exc})") from None
         if pos != len(data):
             raise ValueError(f"{path}: not a dlib shape predictor (read {pos} of {len(data)} bytes)")
-        if index.min() < 0 or index.max() >= features or anchor.min() < 0 or anchor.max() >= len(mean) // 2:
-            raise ValueError(f"{path}: not a dlib shape predictor (indices out of range)")
         if not all(np.isfinite(a).all() for a in (mean, threshold, leaves, delta)):
             raise ValueError(f"{path}: not a dlib shape predictor (values that are not finite)")
-        model = cls(mean, index, threshold, leaves, anchor, delta)
-        model.predict(np.zeros((8, 8), np.uint8), (0, 0, 8, 8))  # compiled (or loaded from the cache) now
-        return model
+        try:
+            return cls._checked(mean, index, threshold, leaves, anchor, delta)
+        except ValueError as exc:
+            raise ValueError(f"{path}: not a dlib shape predictor ({exc})") from None
 
     def predict(self, gray: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
         """The landmarks of the face in ``box`` (x, y, w, h), as dlib's predictor gives them (whole pixels);

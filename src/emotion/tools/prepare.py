@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from emotion.datasets.windows import WindowSet
 from emotion.defaults import MAX_WINDOW, WINDOW
-from emotion.paths import COMPONENT_CONFIG, REPO_ROOT
+from emotion.paths import CACHE_DIR, COMPONENT_CONFIG
 from emotion.perception.pool import available_cores
 from emotion.tools.preflight import float_range, int_range
 
@@ -29,7 +29,7 @@ FORMATS: tuple[str, ...] = ("affwild2", "ckplus", "ravdess", "manifest", "photos
 DEFAULT_STRIDE: dict[str, int] = {"affwild2": 15, "ckplus": 1, "ravdess": 15, "manifest": 15}
 NEEDS: dict[str, tuple[str, ...]] = {"affwild2": ("root", "annotations"), "ckplus": ("root",), "ravdess": ("root",),
                                      "manifest": ("manifest",), "muxspace": ("root",)}
-DEFAULT_CACHE: Path = REPO_ROOT / "cache" / "landmarks"
+DEFAULT_CACHE: Path = CACHE_DIR / "landmarks"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
