@@ -61,6 +61,16 @@ def test_missing_predictor(tmp_path, random_weights):
     assert_one_line_error(result, 1, PREFIX, "shape predictor", "shape_predictor_68_face_landmarks.dat")
 
 
+def test_corrupt_predictor(tmp_path, random_weights):
+    """A truncated download of dlib's model file: one line naming it, no traceback."""
+    package = tmp_path / "shadow" / "face_recognition_models"
+    (package / "models").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "models" / "shape_predictor_68_face_landmarks.dat").write_bytes(bytes([1, 1, 0x81, 0x88]) + b"\x03" * 500)
+    result = run_component(write_config(tmp_path, random_weights), env={"PYTHONPATH": str(package.parent)})
+    assert_one_line_error(result, 1, PREFIX, "shape_predictor_68_face_landmarks.dat", "dlib shape predictor")
+
+
 @pytest.mark.parametrize("key, value, reason", [
     ("Endpoints.EmotionRecognition", "tcp -h 127.0.0.1 -p notaport", "invalid port value"),
     ("Endpoints.CommonBehavior", "carrier-pigeon -p 3", "invalid object adapter endpoint"),
