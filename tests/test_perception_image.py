@@ -169,3 +169,35 @@ def test_corrupt_jpeg_body_never_raises_another_exception():
             assert decode_image(True, W, H, 3, bytes(raw)).shape == (H, W, 3)
         except ImageError:
             pass
+
+
+def test_concurrent_decodes_each_get_exactly_their_own_decoder_messages():
+    """Good and corrupt JPEGs decoded from four threads at once: every corrupt one is refused with the
+    decoder's line, no good one is, and nothing reaches the real stderr."""
+    import subprocess
+    import sys
+
+    script = """
+import sys
+from concurrent.futures import ThreadPoolExecutor
+import cv2, numpy as np
+from emotion.perception.image import ImageError, decode_image
+frame = np.random.default_rng(1).integers(0, 256, (480, 640, 3), dtype=np.uint8)
+good = cv2.imencode(".jpg", frame)[1].tobytes()
+sos = good.find(b"\\xff\\xda")
+bad = good[:sos + 20] + b"\\x13\\x37" * 40 + b"\\xff\\xd9"
+def decode(i):
+    data = bad if i % 5 == 0 else good
+    try:
+        decode_image(True, 640, 480, 3, data)
+        return ("good" if data is good else "bad", "accepted")
+    except ImageError as exc:
+        return ("good" if data is good else "bad", "Corrupt JPEG data" in str(exc))
+with ThreadPoolExecutor(4) as pool:
+    results = list(pool.map(decode, range(200)))
+print(sum(r == ("good", "accepted") for r in results), sum(r == ("bad", True) for r in results), len(results))
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["160", "40", "200"], result.stdout
+    assert "Corrupt JPEG" not in result.stderr, result.stderr

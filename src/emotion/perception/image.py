@@ -17,7 +17,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from emotion.perception.decoderlog import decoder_messages
+from emotion.perception.decoderlog import decode_with_messages
 
 MAX_SIDE: int = 8192
 """Largest accepted width or height in pixels (8K); larger ones are rejected before any allocation."""
@@ -150,8 +150,7 @@ def _decode_compressed(buf: np.ndarray, width: int, height: int) -> np.ndarray:
         end = "end-of-image marker" if kind == "jpeg" else "IEND chunk"
         raise ImageError(f"corrupt {name}: truncated (no {end})")
     try:
-        with decoder_messages() as messages:
-            frame = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+        frame, messages = decode_with_messages(lambda: cv2.imdecode(buf, cv2.IMREAD_COLOR))
     except cv2.error as exc:
         raise ImageError(f"corrupt {name}: {exc}") from None
     if messages:
