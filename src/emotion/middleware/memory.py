@@ -32,25 +32,24 @@ PRIMITIVE_CACHE: int = 16
 PRIMITIVE_CACHE_VARIABLE: str = "ONEDNN_PRIMITIVE_CACHE_CAPACITY"
 
 
-def limit_malloc_arenas(count: int = ARENAS) -> bool:
-    """Limit glibc to ``count`` malloc arenas from now on; False where the C library is not glibc."""
-    if count < 1:
-        raise ValueError(f"arena count must be >= 1, got {count}")
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False
-    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
-    return mallopt(M_ARENA_MAX, count) == 1
-
-
 def _libc() -> ctypes.CDLL | None:
+    """The C library, or None where it cannot be loaded."""
     try:
         return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
     except OSError:
         return None
+
+
+def limit_malloc_arenas(count: int = ARENAS) -> bool:
+    """Limit glibc to ``count`` malloc arenas from now on; False where the C library is not glibc."""
+    if count < 1:
+        raise ValueError(f"arena count must be >= 1, got {count}")
+    libc = _libc()
+    mallopt = getattr(libc, "mallopt", None)
+    if mallopt is None:
+        return False
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    return mallopt(M_ARENA_MAX, count) == 1
 
 
 def release_compiler_pages() -> int:

@@ -19,8 +19,8 @@ import dlib
 import numpy as np
 
 from emotion.face68 import NUM_LANDMARKS
-from emotion.perception.ert import ShapeModel
 from emotion.paths import default_predictor_path
+from emotion.perception.ert import ShapeModel
 
 Box = tuple[int, int, int, int]
 """A face box: x, y (top-left), width, height in pixels."""

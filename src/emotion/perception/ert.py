@@ -272,9 +272,8 @@ class ShapeModel:
                 raise ValueError("no dlib shape predictor header")
             mean = np.empty(-rows, np.float32)
             pos = _column(data, pos, mean)
-            _, tree_pos = _int(data, pos)   # levels
+            levels, tree_pos = _int(data, pos)   # peeked: _trees reads the trees from pos
             trees, tree_pos = _int(data, tree_pos)
-            levels, _ = _int(data, pos)
             splits, leaf_count, length = _sizes(data, tree_pos)
             if length != len(mean) or leaf_count != splits + 1 or not 0 < splits < 1024:
                 raise ValueError("trees that do not fit the mean shape")
