@@ -175,10 +175,11 @@ class SpecificWorker(GenericWorker):
         self.cadence = ClassifyCadence(self.cadence_settings(params))
         self.camera = CameraInput(
             poll_source(str(params["Camera.Mode"]), self.camerargbdsimple_proxy, self.camerasimple_proxy,
-                        str(params["Camera.Name"])), self.log)
+                        str(params["Camera.Name"])), self.log, prepare=self._prepare)
         self._lock = threading.Lock()
         self._latest: dict[int, list] = {}
-        self._facial: dict[int, list] = {}
+        self._facial: dict[int, tuple[Any, list[FaceState]]] = {}
+        """Per camera: its latest TImage and faces, made into colour face crops only when a client asks."""
         self._cameras: dict[int, _Camera] = {}
         self.admission = Admission(float(params["Cameras.NewPerS"]), int(params["Cameras.Max"]))
         self._track_ids = itertools.count(1)
@@ -308,11 +309,21 @@ class SpecificWorker(GenericWorker):
         self.log.report("camera refused", f"camera {frame.camera_id}: {refusal}", detail=refusal)
         return True
 
+    def _prepare(self, frame: Frame) -> Any:
+        """A frame of a camera being served decoded on arrival (``CameraInput``); None for the others,
+        whose first frames are decoded by compute once admitted."""
+        if frame.camera_id not in getattr(self, "_cameras", {}):
+            return None
+        return self._decode(frame, str(self.params["Camera.ChannelOrder"]), int(self.params["Frames.MaxPixels"]))
+
     @staticmethod
     def _decode(frame: Frame, order: str, max_pixels: int) -> Any:
-        """The frame's pixels (H, W, 3) uint8, or the ImageError refusing it (decoded on a pool thread)."""
+        """The frame's gray levels (H, W) uint8 (all perception needs), or the ImageError refusing it
+        (decoded on a pool thread, or on arrival: as prepared then)."""
+        if frame.prepared is not None:
+            return frame.prepared
         try:
-            return decode_timage(frame.image, order, max_pixels)
+            return decode_timage(frame.image, order, max_pixels, gray=True)
         except ImageError as exc:
             return exc
 
@@ -331,17 +342,15 @@ class SpecificWorker(GenericWorker):
         self.stats["classify_every"] = self.cadence.every
         self.stats["perception_ms"] = round(sum(result.track_ms), 3)
         faces = 0
-        crop_size = int(self.params["FacialEmotion.CropSize"])
         for frame, job, faces_of_frame in zip(frames, jobs, result.states):
             camera = self._cameras.get(frame.camera_id)
             states = [to_emotion_state(face, frame.camera_id, frame.alivetime, self.labels.get(face.label, face.label),
                                        None if camera is None else self._track_id(camera, face.track_id))
                       for face in faces_of_frame]
-            facial = [to_facial_emotion(face, job.frame, crop_size) for face in faces_of_frame]
             faces += len(states)
             with self._lock:
                 self._latest[frame.camera_id] = states
-                self._facial[frame.camera_id] = facial
+                self._facial[frame.camera_id] = (frame.image, faces_of_frame)
             self._publish(frame, states)
         self.stats["frames_processed"] += len(frames)
         self.stats["faces"] = faces
@@ -392,6 +401,18 @@ class SpecificWorker(GenericWorker):
     # --- FacialEmotionRecognition (RoboComp's other emotion interface) ------------------------------------
     def FacialEmotionRecognition_getEmotionList(self) -> list:
         """Box, probability vector (getClassNames() order) and face crop of every face in each camera's
-        latest frame."""
+        latest frame (the crops cut now, from that frame: frames nobody asks about cost no crops)."""
         with self._lock:
-            return [face for faces in self._facial.values() for face in faces]
+            latest = list(self._facial.values())
+        crop_size = int(self.params["FacialEmotion.CropSize"])
+        order, max_pixels = str(self.params["Camera.ChannelOrder"]), int(self.params["Frames.MaxPixels"])
+        listed = []
+        for image, faces in latest:
+            colour = None
+            if crop_size > 0 and faces:
+                try:
+                    colour = decode_timage(image, order, max_pixels)
+                except ImageError:  # decoded in gray, so only a changed Frames.MaxPixels: boxes without crops
+                    pass
+            listed += [to_facial_emotion(face, colour, crop_size if colour is not None else 0) for face in faces]
+        return listed
