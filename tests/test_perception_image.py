@@ -77,6 +77,22 @@ def test_gray_jpeg_gives_bgr():
     assert decode_image(True, W, H, 1, gray_jpeg).shape == (H, W, 3)
 
 
+def test_gray_decoding_gives_the_gray_levels_of_every_kind():
+    """What perception decodes: one channel, exactly the colour decode's gray for raw frames; for a PNG and
+    a JPEG the decoder's own gray (a JPEG's luma), within rounding of converting their colour decode."""
+    as_gray = lambda bgr: cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    np.testing.assert_array_equal(decode_image(False, W, H, 3, BGR.tobytes(), gray=True), as_gray(BGR))
+    np.testing.assert_array_equal(decode_image(False, W, H, 3, BGR[..., ::-1].tobytes(), channel_order="RGB",
+                                               gray=True), as_gray(BGR))
+    np.testing.assert_array_equal(decode_image(False, W, H, 1, GRAY.tobytes(), gray=True), GRAY)
+    for data in (PNG, JPEG):
+        gray = decode_image(True, W, H, 3, data, gray=True)
+        assert gray.shape == (H, W) and gray.flags.writeable
+        assert np.abs(gray.astype(int) - as_gray(decode_image(True, W, H, 3, data)).astype(int)).max() <= 2
+    with pytest.raises(ImageError, match="needs"):
+        decode_image(False, W, H, 3, BGR.tobytes()[:-1], gray=True)   # the same checks as in colour
+
+
 def test_decode_timage_reads_the_fields():
     img = SimpleNamespace(compressed=False, width=W, height=H, depth=3, image=BGR.tobytes(), alivetime=5)
     np.testing.assert_array_equal(decode_timage(img), BGR)
