@@ -54,6 +54,7 @@ from emotion.perception.crop import face_crop
 from emotion.perception.detector import LandmarkDetector
 from emotion.perception.image import CHANNEL_ORDERS, MAX_PIXELS, ImageError, decode_timage
 from emotion.perception.pool import DEFAULT_THREADS, THREADS_KEY, PerceptionPool
+from emotion.perception.search_budget import SearchBudget
 from emotion.perception.tracking import CONFIG_PREFIX, TrackerConfig, field_type
 from emotion.smoothing import SMOOTHING_KEYS, SmoothingConfig
 from emotion.states import FaceState
@@ -172,6 +173,7 @@ class SpecificWorker(GenericWorker):
         self.smoothing = SmoothingConfig(*(float(params[f"Smoothing.{key}"]) for key in SMOOTHING_KEYS))
         self.labels = styled_names(self.classifier.class_names, str(params["Labels.Style"]))
         self.pool = PerceptionPool(int(params[THREADS_KEY]))
+        self.search_budget = SearchBudget(self.tracker_config.search_share, self.tracker_config.max_search_stretch)
         self.cadence = ClassifyCadence(self.cadence_settings(params))
         self.camera = CameraInput(
             poll_source(str(params["Camera.Mode"]), self.camerargbdsimple_proxy, self.camerasimple_proxy,
@@ -186,7 +188,7 @@ class SpecificWorker(GenericWorker):
         self._publish_times: collections.deque[float] = collections.deque(maxlen=1000)
         self.stats: dict[str, Value] = dict.fromkeys(
             ("frames_processed", "frames_invalid", "frames_refused", "faces", "faces_total", "published",
-             "publish_failed", "pipeline_errors", "cameras", "cameras_dropped", "classified", "classify_every"), 0)
+             "publish_failed", "pipeline_errors", "cameras", "cameras_dropped", "classified", "classify_every", "search_stretch"), 0)
         self.stats.update(dict.fromkeys(("inference_ms", "perception_ms", "compute_ms", "latency_ms"), 0.0))
 
     @staticmethod
@@ -241,7 +243,8 @@ class SpecificWorker(GenericWorker):
         if len(self._cameras) >= int(self.params["Cameras.Max"]):
             self._drop_camera(self._silent_camera())
         engine = EmotionEngine(self.classifier, self.tracker_config, self.smoothing, detector=self.detector,
-                               pool=self.pool, late_search=True)  # live: no frame waits for a search
+                               pool=self.pool, late_search=True,  # live: no frame waits for a search
+                               search_budget=self.search_budget)
         camera = self._cameras[camera_id] = _Camera(engine, {})
         return camera
 
@@ -340,6 +343,7 @@ class SpecificWorker(GenericWorker):
         self.stats["inference_ms"] = round(result.inference_ms, 3)
         self.stats["classified"] = result.classified
         self.stats["classify_every"] = self.cadence.every
+        self.stats["search_stretch"] = self.search_budget.stretch
         self.stats["perception_ms"] = round(sum(result.track_ms), 3)
         faces = 0
         for frame, job, faces_of_frame in zip(frames, jobs, result.states):

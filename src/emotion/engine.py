@@ -28,6 +28,7 @@ from emotion.states import FaceState
 
 if TYPE_CHECKING:  # only for annotations: the engine runs whichever classifier it is given
     from emotion.classifier import Classifier
+    from emotion.perception.search_budget import SearchBudget
 
 
 @dataclass(frozen=True)
@@ -57,12 +58,14 @@ class EmotionEngine:
 
     def __init__(self, classifier: "Classifier", tracker_config: TrackerConfig = TrackerConfig(),
                  smoothing: SmoothingConfig = SmoothingConfig(), detector=None,
-                 pool: PerceptionPool = INLINE, late_search: bool = False) -> None:
-        """``late_search``: the tracker applies a search when it ends, never waiting (``FaceTracker``)."""
+                 pool: PerceptionPool = INLINE, late_search: bool = False,
+                 search_budget: "SearchBudget | None" = None) -> None:
+        """``late_search``: the tracker applies a search when it ends, never waiting; ``search_budget``:
+        the searches' share of a core, shared by the cameras (``FaceTracker``)."""
         self.classifier = classifier
         # The model decides the window: buffers hold exactly what it was trained on.
         self.tracker = FaceTracker(replace(tracker_config, window=classifier.window), detector=detector, pool=pool,
-                                   late_search=late_search)
+                                   late_search=late_search, budget=search_budget)
         self.smoothing = smoothing
         self._smoothers: dict[int, TrackSmoother] = {}
         self._last: dict[int, tuple[np.ndarray, int]] = {}

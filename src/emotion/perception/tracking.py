@@ -48,6 +48,7 @@ from emotion.perception.buffer import LandmarkBuffer
 from emotion.perception.detector import Box, LandmarkDetector
 from emotion.perception.geometry import box_from_landmarks, box_iou, fit_box_mapping, scale_box
 from emotion.perception.pool import INLINE, PerceptionPool
+from emotion.perception.search_budget import SearchBudget
 
 HOG_MIN_FACE_PX: int = 80
 """dlib's HOG detector window: faces smaller than this (in the searched image) are not found."""
@@ -101,10 +102,15 @@ class TrackerConfig:
     """Most faces tracked at once; extra detections (lowest scores) are ignored."""
     confirm_margin: float = 1.25
     """A search must find a track whose box is this many times the smallest face it can find, or it is missed."""
+    search_share: float = 0.15
+    """Live only (the component's ``SearchBudget``): the share of one core all cameras' searches may take
+    before their interval stretches."""
+    max_search_stretch: int = 3
+    """Live only: the most the search interval stretches under load (``detect_every`` times this)."""
 
     def __post_init__(self) -> None:
         positive = ("window", "detect_every", "roi_face_px", "max_tracks", "min_iod_px", "max_jump_iod",
-                    "confirm_margin")
+                    "confirm_margin", "max_search_stretch", "search_share")
         non_negative = ("coarse_max_side", "fine_every", "fine_upsample", "roi_margin", "max_missed")
         for f in fields(self):
             value = getattr(self, f.name)
@@ -118,7 +124,7 @@ class TrackerConfig:
                 raise ValueError(f"tracker config {f.name} must be > 0, got {value!r}")
             if f.name in non_negative and value < 0:
                 raise ValueError(f"tracker config {f.name} must be >= 0, got {value!r}")
-        for name in ("match_iou", "duplicate_iou", "min_box_iou"):
+        for name in ("match_iou", "duplicate_iou", "min_box_iou", "search_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"tracker config {name} must lie in [0, 1], got {getattr(self, name)!r}")
         if self.roi_face_px < HOG_MIN_FACE_PX:
@@ -228,14 +234,17 @@ class FaceTracker:
     and search beside the frames (``.background``); the default does both in the caller's thread. Stage
     times are then summed over the threads. ``late_search``: apply a search to the first frame after it
     ends instead of the next one (never waits for it; what is applied when then depends on timing).
+    ``budget``: searches report their time to it and wait ``budget.stretch`` times ``detect_every``
+    frames apart (the live component's ``SearchBudget``; none: every ``detect_every`` frames).
     """
 
     def __init__(self, config: TrackerConfig = TrackerConfig(), detector: LandmarkDetector | None = None,
-                 pool: PerceptionPool = INLINE, late_search: bool = False) -> None:
+                 pool: PerceptionPool = INLINE, late_search: bool = False, budget: SearchBudget | None = None) -> None:
         self.config = config
         self.detector = detector if detector is not None else LandmarkDetector()
         self.pool = pool
         self.late_search = late_search
+        self.budget = budget
         self._pending: _PendingSearch | None = None
         self._next_search = 0
         """Index of the frame on which the next search is due."""
@@ -339,6 +348,7 @@ class FaceTracker:
         """Full-frame detection, coarse or fine by the schedule, boxes in original pixels; and each track of
         ``regions`` (id -> last box) too small for it looked for in its own region instead."""
         cfg = self.config
+        started = time.perf_counter()
         fine = cfg.fine_every > 0 and self._searches % cfg.fine_every == 0
         self._searches += 1
         longest = max(gray.shape)
@@ -352,6 +362,8 @@ class FaceTracker:
         min_face_px = HOG_MIN_FACE_PX / (factor * 2 ** upsample)
         confirmed = {tid: self._detect_near(gray, box) for tid, box in regions.items()
                      if box[2] < cfg.confirm_margin * min_face_px}
+        if self.budget is not None:
+            self.budget.record((time.perf_counter() - started) * 1000.0)
         return _Search(boxes, min_face_px, confirmed)
 
     def _associate(self, gray: np.ndarray, search: _Search, searched: dict[int, tuple[Box, np.ndarray]],
@@ -411,7 +423,7 @@ class FaceTracker:
             return pending.future.result(), pending.tracks
         if pending is not None or self._frame_index < self._next_search:
             return None
-        self._next_search = self._frame_index + self.config.detect_every
+        self._next_search = self._frame_index + self.config.detect_every * (self.budget.stretch if self.budget else 1)
         if not self._tracks:
             return self._search(gray, {}), {}
         regions = {t.track_id: t.box for t in self._tracks if t.missed == 0}
