@@ -109,6 +109,11 @@ def test_the_tracker_digest_is_the_same_in_another_process():
     assert other == tracker_digest(TrackerConfig(fine_every=2)) != tracker_digest(TrackerConfig())
 
 
+def test_the_live_search_budget_does_not_make_caches_stale():
+    live = TrackerConfig(search_share=0.5, max_search_stretch=1)
+    assert tracker_digest(live) == tracker_digest(TrackerConfig()) != tracker_digest(TrackerConfig(detect_every=3))
+
+
 def test_failed_sources_are_kept_not_printed(tmp_path, capfd):
     good, bad = write_frames(tmp_path / "good", [0, 10]), write_frames(tmp_path / "bad", [0, 255])
     extractor = LandmarkExtractor(tmp_path / "cache", TrackerConfig(), workers=1, tracker_factory=FakeTracker)

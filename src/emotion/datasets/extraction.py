@@ -126,8 +126,12 @@ def extract_video(source: str | Path, tracker: Tracker, fps: float | None = None
 
 
 def tracker_digest(config: "TrackerConfig") -> str:
-    """A stable hash of tracker settings (the same values give the same digest in every process)."""
-    return hashlib.sha1(json.dumps(config.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+    """A stable hash of the tracker settings offline tracking uses (the same values give the same digest in
+    every process; the live-only ones are left out)."""
+    from emotion.perception.tracking import LIVE_ONLY_FIELDS
+
+    settings = {key: value for key, value in config.to_dict().items() if key not in LIVE_ONLY_FIELDS}
+    return hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def cache_key(source: str | Path, tracker: "TrackerConfig", fps: float | None = None) -> str:

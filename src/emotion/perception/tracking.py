@@ -57,6 +57,11 @@ CONFIG_PREFIX: str = "Perception."
 """Prefix of the component's config keys (``Perception.detect_every`` ...), accepted by ``from_mapping``."""
 
 
+LIVE_ONLY_FIELDS: frozenset[str] = frozenset({"search_share", "max_search_stretch"})
+"""TrackerConfig fields only the live component uses (its ``SearchBudget``): offline tracking, and so the
+landmark caches keyed by the tracker settings, do not depend on them."""
+
+
 def field_type(f: Field) -> type:
     """``int`` or ``float``: the number type of a TrackerConfig field (annotations may be strings)."""
     return int if f.type in (int, "int") else float
