@@ -50,6 +50,22 @@ def test_detection_from_threads_matches_one_thread(detector):
 
 
 @needs_media
+def test_threads_detect_with_copies_of_one_detector_built_once(monkeypatch):
+    """Building dlib's detector takes ~0.4 s with the GIL held (every thread stalls): a thread's first
+    detection copies the one built with the LandmarkDetector instead (1 ms)."""
+    import dlib
+    builds = []
+    real = dlib.get_frontal_face_detector
+    monkeypatch.setattr(dlib, "get_frontal_face_detector", lambda: builds.append(1) or real())
+    detector = LandmarkDetector()
+    gray = read_image(MULTI).mean(axis=2).astype(np.uint8)
+    with ThreadPoolExecutor(3) as executor:
+        found = list(executor.map(lambda _: (detector.detect(gray), id(detector._detector())), range(6)))
+    assert builds == [1] and all(boxes == found[0][0] for boxes, _ in found)
+    assert len({owner for _, owner in found}) >= 2           # the threads' own copies
+
+
+@needs_media
 def test_tracking_faces_on_threads_matches_one_thread(detector, pool):
     frame = read_image(MULTI)
     config = load_tracker_config()

@@ -9,9 +9,12 @@ by tests/test_ert.py): dlib's binding holds the GIL for the whole call, this one
 
 Thread safety: both calls release the GIL, so threads run them in parallel. The shape model is
 read-only while predicting and is shared by all threads; the HOG detector keeps a scratch feature
-pyramid, so each thread that detects gets its own (built on its first ``detect``, ~0.1-0.5 s).
+pyramid, so each thread that detects gets its own on its first ``detect``: a copy of the one built with
+the class (1 ms), since building one (``dlib.get_frontal_face_detector``) takes ~0.4 s with the GIL held,
+which stopped every perception thread when a pool thread first searched.
 """
 
+import copy
 import threading
 from pathlib import Path
 
@@ -46,14 +49,14 @@ class LandmarkDetector:
             raise FileNotFoundError(f"no dlib 68-point shape predictor at {path}")
         self.predictor_path = path
         self._model = ShapeModel.load(path)
+        self._prototype = dlib.get_frontal_face_detector()
         self._local = threading.local()
-        self._local.detector = dlib.get_frontal_face_detector()
 
     def _detector(self) -> "dlib.fhog_object_detector":
         """This thread's HOG detector (see the module docstring)."""
         detector = getattr(self._local, "detector", None)
         if detector is None:
-            detector = self._local.detector = dlib.get_frontal_face_detector()
+            detector = self._local.detector = copy.deepcopy(self._prototype)
         return detector
 
     def detect_scored(self, gray: np.ndarray, upsample: int = 0, threshold: float = 0.0) -> list[tuple[Box, float]]:
