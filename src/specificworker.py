@@ -29,6 +29,7 @@ import collections
 import itertools
 import threading
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Sequence
@@ -312,21 +313,29 @@ class SpecificWorker(GenericWorker):
         self.log.report("camera refused", f"camera {frame.camera_id}: {refusal}", detail=refusal)
         return True
 
-    def _prepare(self, frame: Frame) -> Any:
-        """A frame of a camera being served decoded on arrival (``CameraInput``); None for the others,
-        whose first frames are decoded by compute once admitted."""
+    def _prepare(self, frame: Frame) -> "Future[Any] | None":
+        """A frame of a camera being served: its decoding started on the pool as it arrives (``CameraInput``);
+        None for the others, whose first frames are decoded by compute once admitted."""
         if frame.camera_id not in getattr(self, "_cameras", {}):
             return None
-        return self._decode(frame, str(self.params["Camera.ChannelOrder"]), int(self.params["Frames.MaxPixels"]))
+        return self.pool.decode(self._gray, frame.image, str(self.params["Camera.ChannelOrder"]),
+                                int(self.params["Frames.MaxPixels"]))
+
+    @classmethod
+    def _decode(cls, frame: Frame, order: str, max_pixels: int) -> Any:
+        """The frame as perception takes it (``_gray``): decoded on a pool thread, or on arrival, then as
+        prepared (waiting for it if need be)."""
+        try:
+            prepared = None if frame.prepared is None else frame.prepared.result()
+        except Exception:  # a bug in the preparation: decode here, which reports what is wrong
+            prepared = None
+        return prepared if prepared is not None else cls._gray(frame.image, order, max_pixels)
 
     @staticmethod
-    def _decode(frame: Frame, order: str, max_pixels: int) -> Any:
-        """The frame's gray levels (H, W) uint8 (all perception needs), or the ImageError refusing it
-        (decoded on a pool thread, or on arrival: as prepared then)."""
-        if frame.prepared is not None:
-            return frame.prepared
+    def _gray(image: Any, order: str, max_pixels: int) -> Any:
+        """A TImage's gray levels (H, W) uint8 (all perception needs), or the ImageError refusing it."""
         try:
-            return decode_timage(frame.image, order, max_pixels, gray=True)
+            return decode_timage(image, order, max_pixels, gray=True)
         except ImageError as exc:
             return exc
 

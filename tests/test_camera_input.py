@@ -97,54 +97,56 @@ def test_stale_frames_are_counted_by_their_chosen_clock():
     assert [f.camera_id for f in stage.take(max_age_ms=1000)] == [4] and stage.counts["frames_stale"] == 1
 
 
+def _done(value):
+    from concurrent.futures import Future
+    future = Future()
+    future.set_result(value)
+    return future
+
+
 def test_served_cameras_are_prepared_on_arrival_once_between_takes():
     calls = []
-    stage = CameraInput(None, RateLimitedLog(), FrameClock(lambda line: None),
-                        prepare=lambda frame: calls.append(frame.alivetime) or ("decoded", frame.alivetime)
-                        if frame.camera_id == 1 else None)
+
+    def prepare(frame):
+        if frame.camera_id != 1:
+            return None                                      # not served: left to compute
+        calls.append(frame.alivetime)
+        return _done(("decoded", frame.alivetime))
+
+    stage = CameraInput(None, RateLimitedLog(), FrameClock(lambda line: None), prepare=prepare)
     start = now_ms()
     for i in range(3):
         stage.push(encode_timage(np.zeros((4, 4, 3), np.uint8), 1, start + i))
-    stage.push(encode_timage(np.zeros((4, 4, 3), np.uint8), 2, start))  # not served: left to compute
+    stage.push(encode_timage(np.zeros((4, 4, 3), np.uint8), 2, start))
     frames = {f.camera_id: f for f in stage.take()}
-    assert calls == [start]                                             # one decode, not one per arrival
+    assert calls == [start]                                  # one decode, not one per arrival
     assert frames[1].alivetime == start + 2 and frames[1].prepared is None  # the newest wins, undecoded
     assert frames[2].prepared is None and stage.counts["frames_dropped"] == 2
     stage.push(encode_timage(np.zeros((4, 4, 3), np.uint8), 1, start + 3))  # a new round: prepared again
     (frame,) = stage.take()
-    assert frame.prepared == ("decoded", start + 3) and calls == [start, start + 3]
+    assert frame.prepared.result() == ("decoded", start + 3) and calls == [start, start + 3]
 
 
-def test_a_frame_prepared_slowly_never_replaces_a_newer_one():
+def test_a_frame_is_pending_from_its_arrival_while_it_is_prepared():
+    """The receiving thread only starts the preparation: the frame can be taken at once (compute waits for
+    the result), and the next frame of the camera is the next one taken."""
+    from concurrent.futures import ThreadPoolExecutor
     import threading
-    release, started = threading.Event(), threading.Event()
-
-    def slow(frame):
-        started.set()
-        release.wait(5.0)
-        return "old"
-
-    stage = CameraInput(None, RateLimitedLog(), FrameClock(lambda line: None), prepare=slow)
+    release = threading.Event()
+    executor = ThreadPoolExecutor(1)
+    stage = CameraInput(None, RateLimitedLog(), FrameClock(lambda line: None),
+                        prepare=lambda frame: executor.submit(lambda: release.wait(5.0) and "decoded"))
     start = now_ms()
-    first = threading.Thread(target=stage.push, args=(encode_timage(np.zeros((4, 4, 3), np.uint8), 1, start),))
-    first.start()
-    assert started.wait(5.0)
-    stage.push(encode_timage(np.zeros((4, 4, 3), np.uint8), 1, start + 1))  # arrives while the first decodes
+    stage.push(encode_timage(np.zeros((4, 4, 3), np.uint8), 1, start))      # returns before the decoding ends
+    (taken,) = stage.take()
+    assert taken.alivetime == start and not taken.prepared.done()
+    stage.push(encode_timage(np.zeros((4, 4, 3), np.uint8), 1, start + 1))
     release.set()
-    first.join(5.0)
-    (frame,) = stage.take()
-    assert frame.alivetime == start + 1 and frame.prepared is None
-    assert stage.counts == {**stage.counts, "frames_received": 2, "frames_dropped": 1}
-
-
-def test_a_failing_prepare_leaves_the_frame_to_compute():
-    def broken(frame):
-        raise RuntimeError("bug")
-
-    stage = CameraInput(None, RateLimitedLog(), FrameClock(lambda line: None), prepare=broken)
-    stage.push(encode_timage(np.zeros((4, 4, 3), np.uint8), 1, now_ms()))
-    (frame,) = stage.take()
-    assert frame.prepared is None and frame.camera_id == 1
+    assert taken.prepared.result(5.0) == "decoded"
+    (second,) = stage.take()
+    assert second.alivetime == start + 1 and second.prepared.result(5.0) == "decoded"
+    assert stage.counts == {**stage.counts, "frames_received": 2, "frames_dropped": 0}
+    executor.shutdown()
 
 
 def test_only_push_mode_subscribes_and_only_poll_modes_call():

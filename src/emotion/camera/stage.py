@@ -1,15 +1,17 @@
 """``CameraInput``: frames in, the newest per camera out to ``compute()``, each stamped with its clock.
 
-Frames of the cameras ``compute()`` already serves can be prepared (decoded) on arrival, by the thread that
-received them, so decoding overlaps the frames being processed instead of waiting for the next round: at
-most one frame per camera between two ``take()`` calls is prepared, so a camera that sends faster than
-compute takes costs no more decoding than before (a newer frame that overwrites a prepared one waits
-undecoded, and compute decodes it).
+Frames of the cameras ``compute()`` already serves can be prepared (decoded) from their arrival on, on
+threads of their own (the thread that received the frame only starts it, so frames are never held up in
+the middleware), so decoding overlaps the frames being processed instead of waiting for the next round. A
+frame is pending from its arrival on, exactly as without preparing (the newest per camera; compute may
+take it while it is still being prepared, and then waits for that); at most one frame per camera between
+two ``take()`` calls is prepared, so a camera that sends faster than compute takes costs no more decoding
+than before (a newer frame that overwrites a prepared one waits undecoded, and compute decodes it).
 """
 
-import itertools
 import threading
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
@@ -37,8 +39,8 @@ class Frame:
     alivetime: int
     time_ms: int
     received_ms: int
-    prepared: Any = None
-    """What ``CameraInput``'s ``prepare`` made of the image on arrival (None: not prepared)."""
+    prepared: "Future[Any] | None" = None
+    """What ``CameraInput``'s ``prepare`` started for the image on arrival (None: not prepared)."""
 
 
 class CameraInput:
@@ -49,8 +51,9 @@ class CameraInput:
     ``heard(camera_id)``: when a frame of the camera last arrived (time.monotonic), whatever compute did
     with it since: the one measure of a camera's silence.
 
-    ``prepare(frame)``: run on an arriving frame (see the module docstring); its result becomes the
-    frame's ``prepared``, and None means "not this camera's frames" (e.g. a camera not admitted yet).
+    ``prepare(frame)``: called for an arriving frame (see the module docstring), it starts the frame's
+    preparation and returns its future, which becomes the frame's ``prepared``; None means "not this
+    camera's frames" (e.g. a camera not admitted yet): compute then decodes the frame itself.
     """
 
     def __init__(self, source: PollSource | None, log: RateLimitedLog, clock: FrameClock | None = None,
@@ -63,11 +66,9 @@ class CameraInput:
             lambda line: log.report("clock", line, detail=message_shape(line)))
         self.counts = dict.fromkeys(("frames_received", "frames_dropped", "frames_stale", "poll_unchanged",
                                      "poll_errors"), 0)
-        self._pending: dict[int, tuple[int, Frame]] = {}
-        """Per camera: the newest frame (and its arrival number) until compute takes it."""
+        self._pending: dict[int, Frame] = {}
         self._preparing: set[int] = set()
         """Cameras with a frame prepared (or being prepared) since the last take."""
-        self._arrivals = itertools.count()
         self._last_key: tuple | None = None
         self._heard: dict[int, float] = {}
         self._lock = threading.Lock()
@@ -103,39 +104,19 @@ class CameraInput:
         time_ms = self.clock.stamp(camera_id, alivetime, received_ms)
         frame = Frame(camera_id, image, received_ms if alivetime is None else int(alivetime), time_ms, received_ms)
         with self._lock:
-            arrival = next(self._arrivals)
             self._heard[camera_id] = time.monotonic()
             self.counts["frames_received"] += 1
-            prepare = self.prepare is not None and camera_id not in self._preparing
-            if prepare:
+            if self.prepare is not None and camera_id not in self._preparing:
                 self._preparing.add(camera_id)
-            else:
-                self._keep(camera_id, arrival, frame)
-        if prepare:
-            try:
-                prepared = self.prepare(frame)
-            except Exception:  # left to compute, which decodes the frame again and reports what is wrong
-                prepared = None
-            with self._lock:
-                if prepared is None:
-                    self._preparing.discard(camera_id)
-                self._keep(camera_id, arrival, replace(frame, prepared=prepared))
-
-    def _keep(self, camera_id: int, arrival: int, frame: Frame) -> None:
-        """Make ``frame`` its camera's pending frame unless a newer one is (under the lock); the frame it
-        replaces, or itself when older, counts as dropped."""
-        pending = self._pending.get(camera_id)
-        if pending is not None:
-            self.counts["frames_dropped"] += 1
-            if pending[0] > arrival:
-                return
-        self._pending[camera_id] = (arrival, frame)
+                frame = replace(frame, prepared=self.prepare(frame))
+            if camera_id in self._pending:
+                self.counts["frames_dropped"] += 1
+            self._pending[camera_id] = frame
 
     def take(self, max_age_ms: int = 0) -> list[Frame]:
         """The pending frames (one per camera), less those older than ``max_age_ms`` by their clock (0: all)."""
         with self._lock:
-            frames = [frame for _, frame in self._pending.values()]
-            self._pending = {}
+            frames, self._pending = list(self._pending.values()), {}
             self._preparing.clear()
         if max_age_ms <= 0:
             return frames

@@ -1,10 +1,11 @@
 """Threads for perception: cameras in parallel, and the faces of each camera in parallel.
 
 dlib's detector and the shape predictor (``emotion.perception.ert``) release the GIL, so threads, not
-processes, spread perception over the cores (``LandmarkDetector`` is thread-safe). Three
+processes, spread perception over the cores (``LandmarkDetector`` is thread-safe). Four
 executors, so a camera's task that maps over its faces never waits for a thread held by another camera's
-task (one shared executor could deadlock), and a search running beside the frames (``background``) never
-holds a thread the frames need.
+task (one shared executor could deadlock), a search running beside the frames (``background``) never
+holds a thread the frames need, and a frame decoded on arrival (``decode``), which a camera's task may
+wait for, never waits behind one.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class PerceptionPool:
         self._cameras = ThreadPoolExecutor(self.threads, "perception-camera") if parallel else None
         self._faces = ThreadPoolExecutor(self.threads, "perception-face") if parallel else None
         self._background = ThreadPoolExecutor(self.threads, "perception-search") if parallel else None
+        self._decoding = ThreadPoolExecutor(self.threads, "perception-decode") if parallel else None
 
     @staticmethod
     def _map(executor: ThreadPoolExecutor | None, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
@@ -55,8 +57,17 @@ class PerceptionPool:
     def background(self, fn: Callable[..., R], *args) -> "Future[R]":
         """``fn(*args)`` on a thread of its own, beside the caller; without threads it runs now and the
         future is done when this returns (its exception, if any, raised by ``.result()``)."""
-        if self._background is not None:
-            return self._background.submit(fn, *args)
+        return self._submit(self._background, fn, *args)
+
+    def decode(self, fn: Callable[..., R], *args) -> "Future[R]":
+        """``fn(*args)`` (a frame's decoding, started when it arrives) like ``background``, on threads of
+        their own."""
+        return self._submit(self._decoding, fn, *args)
+
+    @staticmethod
+    def _submit(executor: ThreadPoolExecutor | None, fn: Callable[..., R], *args) -> "Future[R]":
+        if executor is not None:
+            return executor.submit(fn, *args)
         future: Future[R] = Future()
         try:
             future.set_result(fn(*args))
@@ -66,7 +77,7 @@ class PerceptionPool:
 
     def close(self) -> None:
         """Stop the threads (after the running tasks)."""
-        for executor in (self._cameras, self._faces, self._background):
+        for executor in (self._cameras, self._faces, self._background, self._decoding):
             if executor is not None:
                 executor.shutdown(wait=True)
 
