@@ -314,9 +314,10 @@ class SpecificWorker(GenericWorker):
         return True
 
     def _prepare(self, frame: Frame) -> "Future[Any] | None":
-        """A frame of a camera being served: its decoding started on the pool as it arrives (``CameraInput``);
-        None for the others, whose first frames are decoded by compute once admitted."""
-        if frame.camera_id not in getattr(self, "_cameras", {}):
+        """A compressed frame of a camera being served: its decoding started on the pool as it arrives
+        (``CameraInput``); None for the others (a raw frame's conversion to gray costs ~0.2 ms, less than
+        handing it to another thread), which compute decodes itself."""
+        if frame.camera_id not in getattr(self, "_cameras", {}) or getattr(frame.image, "compressed", False) is not True:
             return None
         return self.pool.decode(self._gray, frame.image, str(self.params["Camera.ChannelOrder"]),
                                 int(self.params["Frames.MaxPixels"]))
