@@ -189,7 +189,8 @@ class SpecificWorker(GenericWorker):
         self._publish_times: collections.deque[float] = collections.deque(maxlen=1000)
         self.stats: dict[str, Value] = dict.fromkeys(
             ("frames_processed", "frames_invalid", "frames_refused", "faces", "faces_total", "published",
-             "publish_failed", "pipeline_errors", "cameras", "cameras_dropped", "classified", "classify_every", "search_stretch"), 0)
+             "publish_failed", "pipeline_errors", "cameras", "cameras_dropped", "classified", "classify_every",
+             "search_stretch"), 0)
         self.stats.update(dict.fromkeys(("inference_ms", "perception_ms", "compute_ms", "latency_ms"), 0.0))
 
     @staticmethod
@@ -317,7 +318,8 @@ class SpecificWorker(GenericWorker):
         """A compressed frame of a camera being served: its decoding started on the pool as it arrives
         (``CameraInput``); None for the others (a raw frame's conversion to gray costs ~0.2 ms, less than
         handing it to another thread), which compute decodes itself."""
-        if frame.camera_id not in getattr(self, "_cameras", {}) or getattr(frame.image, "compressed", False) is not True:
+        served = frame.camera_id in getattr(self, "_cameras", {})  # frames may arrive before __init__ ends
+        if not served or getattr(frame.image, "compressed", False) is not True:
             return None
         return self.pool.decode(self._gray, frame.image, str(self.params["Camera.ChannelOrder"]),
                                 int(self.params["Frames.MaxPixels"]))

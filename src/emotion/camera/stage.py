@@ -57,7 +57,7 @@ class CameraInput:
     """
 
     def __init__(self, source: PollSource | None, log: RateLimitedLog, clock: FrameClock | None = None,
-                 prepare: Callable[[Frame], Any] | None = None) -> None:
+                 prepare: "Callable[[Frame], Future[Any] | None] | None" = None) -> None:
         self.source = source
         self.log = log
         self.prepare = prepare

@@ -173,7 +173,8 @@ def _decode_raw(buf: np.ndarray, width: int, height: int, depth: int, channel_or
         hint = f" (the data is a {sniffed.upper()}: set compressed)" if sniffed else ""
         raise ImageError(f"raw {kind} image {width}x{height}x{depth} needs {expected} bytes, got {buf.size}{hint}")
     if depth == 1:
-        return buf.reshape(height, width).copy() if gray else cv2.cvtColor(buf.reshape(height, width), cv2.COLOR_GRAY2BGR)
+        levels = buf.reshape(height, width)
+        return levels.copy() if gray else cv2.cvtColor(levels, cv2.COLOR_GRAY2BGR)
     pixels = buf.reshape(height, width, 3)
     if gray:
         return cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY if channel_order == "RGB" else cv2.COLOR_BGR2GRAY)
