@@ -4,15 +4,8 @@ import pytest
 
 from emotion.perception.search_budget import MAX_SEARCHES, WINDOW_S, SearchBudget
 from emotion.perception.tracking import FaceTracker, TrackerConfig
+from tests.test_cadence import Clock
 from tests.test_perception_tracking import FakeDetector, run, scene
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def searches(budget: SearchBudget, clock: Clock, per_s: float, ms: float, seconds: float) -> None:
