@@ -74,3 +74,26 @@ def test_small_model_overfits_a_small_batch():
         losses.append(loss.item())
     assert losses[-1] < 0.2 * losses[0]
     assert (model.eval()(x).argmax(1) == y).float().mean() >= 0.9
+
+
+def test_geometry_head_reads_the_mean_shape_of_the_last_frames_and_starts_at_zero():
+    for bad in ({"geometry_frames": -1}, {"geometry_frames": 46},
+                {"arch": "ragcn", "num_streams": 2, "geometry_frames": 3}):
+        with pytest.raises(ValueError, match="geometry_frames"):
+            ModelConfig(**bad)
+    assert ModelConfig.from_dict(TINY.to_dict()).geometry_frames == 0  # checkpoints before the head load without it
+    plain = build_model(TINY, 4, 5).eval()
+    with_head = build_model(ModelConfig(blocks=TINY.blocks, geometry_frames=3), 4, 5).eval()
+    assert plain.geometry is None and _params(with_head) - _params(plain) == 2 * 68 * 5 + 5
+    x = torch.randn(2, 4, 20, 68)
+    with torch.no_grad():
+        torch.testing.assert_close(with_head(x), with_head.classify(with_head.feature_map(x)))  # zero: adds nothing
+        torch.nn.init.normal_(with_head.geometry.weight)
+        with_head.head.weight.zero_()
+        with_head.head.bias.zero_()  # only the geometry head is left to speak
+        expected = x[:, :2, -3:].mean(dim=2).flatten(1) @ with_head.geometry.weight.T
+        torch.testing.assert_close(with_head(x), expected)
+        earlier = x.clone()
+        earlier[:, :, :17] = torch.randn(2, 4, 17, 68)  # every frame before the last three
+        earlier[:, 2:] = torch.randn(2, 2, 20, 68)  # and the velocity channels
+        torch.testing.assert_close(with_head(earlier), with_head(x))

@@ -342,3 +342,53 @@ def test_ragcn_loss_adds_one_cross_entropy_per_stream():
     assert _loss(model, x, y, 0.0, None).item() == pytest.approx(expected.item(), rel=1e-5)
     plain = build_model(ModelConfig(blocks=((8, 2),), temporal_kernel=3, window=6, dropout=0.0), 4, len(EMOTIONS))
     assert _loss(plain, x, y, 0.0, None).item() == pytest.approx(F.cross_entropy(plain(x), y).item(), rel=1e-5)
+
+
+# ---- the geometry head ----
+
+def _expression_stills(n: int, seed: int) -> np.ndarray:
+    """Random faces whose class (i % 5) moves the mouth (landmarks 48-67) up or down by its own amount: a
+    linear read of the shape tells the classes apart, mirrored or not."""
+    x = _faces(n, 1, seed)
+    x[:, :, 48:68, 1] += np.array([-20, -10, 0, 10, 20], np.float32)[np.arange(n) % 5][:, None, None]
+    return x
+
+
+def test_geometry_head_is_fitted_after_training_and_leaves_the_network_alone(tmp_path):
+    n = 600
+    WindowSet(_expression_stills(n, seed=5), np.arange(n) % 5, np.array([f"p{i // 2}" for i in range(n)])).save(
+        tmp_path / "stills.npz")
+    base = ('window = 8\nthreads = 1\n[[sources]]\nkind = "photos"\npath = "stills.npz"\ncount = 200\n'
+            '[split]\nval_fraction = 0.2\n[optim]\nepochs = 2\nbatch_size = 32\nsamples_per_epoch = 128\n'
+            '[model]\npreset = "compact"\nblocks = [[8, 2]]\ntemporal_kernel = 3\n')
+    plain = load_config(_write(tmp_path, base))
+    with_head = load_config(_write(tmp_path, base + "geometry_frames = 3\n[geometry]\nl2 = 0.01\n"))
+    assert with_head.geometry.l2 == 0.01 and with_head.geometry.photos_share == 0.9
+    train(plain, tmp_path / "plain", progress=False, log=lambda msg: None)
+    metrics = train(with_head, tmp_path / "head", progress=False, log=lambda msg: None)
+    a, b = load_checkpoint(tmp_path / "plain" / "best.pt"), load_checkpoint(tmp_path / "head" / "best.pt")
+    network = {k: v for k, v in b.model.state_dict().items() if not k.startswith("geometry.")}
+    assert network.keys() == a.model.state_dict().keys()
+    for key, value in a.model.state_dict().items():  # trained exactly as without the head
+        torch.testing.assert_close(network[key], value, msg=key)
+    assert b.model.geometry.weight.abs().sum() > 0
+    assert b.extra["geometry"]["photos"] == 480 and b.extra["geometry"]["other_windows"] == 0
+    alone, fused = metrics["validation_without_geometry"], metrics["validation"]
+    # the mouth's shift is linear in the shape: the head reads it, two epochs of the network do not
+    assert fused["accuracy"] >= 0.9 > alone["accuracy"], (alone["accuracy"], fused["accuracy"])
+    WindowSet(np.repeat(_expression_stills(40, seed=6), 8, axis=1), np.arange(40) % 5,
+              np.array([f"q{i}" for i in range(40)])).save(tmp_path / "windows.npz")
+    no_photos = base.replace('kind = "photos"\npath = "stills.npz"\ncount = 200',
+                             'kind = "windows"\npath = "windows.npz"')
+    with pytest.raises(ValueError, match="photos source"):
+        train(load_config(_write(tmp_path, no_photos + "geometry_frames = 3\n")), tmp_path / "none",
+              progress=False, log=lambda msg: None)
+    init = f"threads = 1\ninit = '{tmp_path / 'head' / 'best.pt'}'\n"
+    finetune = no_photos.split("[model]")[0].replace("threads = 1\n", init)
+    train(load_config(_write(tmp_path, finetune)), tmp_path / "finetuned", progress=False, log=lambda msg: None)
+    tuned = load_checkpoint(tmp_path / "finetuned" / "best.pt").model
+    torch.testing.assert_close(tuned.geometry.weight, b.model.geometry.weight)  # videos only: the head is kept
+    for bad, words in (("photos_share = 0.0", "photos_share"), ("mirror = 1", "true or false"),
+                       ("l2 = -1", "'l2'")):
+        with pytest.raises(ConfigError, match=words):
+            load_config(_write(tmp_path, base + f"[geometry]\n{bad}\n"))

@@ -107,6 +107,13 @@ def choice(*options: str) -> Callable[[Any], str]:
     return check
 
 
+def boolean(v: Any) -> bool:
+    """Check: true or false (not 0 or 1)."""
+    if not isinstance(v, bool):
+        raise ValueError(f"expected true or false, got {v!r}")
+    return v
+
+
 def table(v: Any) -> dict:
     """Check: a TOML table (a copy of it)."""
     if not isinstance(v, dict):

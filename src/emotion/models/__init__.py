@@ -49,7 +49,8 @@ class ModelConfig(DictConfig):
     """Network architecture and size; stored in every checkpoint.
 
     ``blocks``: one (out_channels, temporal_stride) pair per ST-GCN block. ``num_streams`` is 1 for
-    "stgcn" and at least 2 for "ragcn". ``window``: frames per input window (T).
+    "stgcn" and at least 2 for "ragcn". ``window``: frames per input window (T). ``geometry_frames``: the
+    geometry head's frames (``emotion.models.stgcn``; 0 = none, "stgcn" only).
     """
 
     arch: str = "stgcn"
@@ -59,6 +60,7 @@ class ModelConfig(DictConfig):
     edge_importance: bool = True
     num_streams: int = 1
     window: int = WINDOW
+    geometry_frames: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "blocks", tuple((int(c), int(s)) for c, s in self.blocks))
@@ -80,6 +82,9 @@ class ModelConfig(DictConfig):
                              f"for {self.arch}")
         if not 1 <= self.window <= MAX_WINDOW:
             raise ValueError(f"window must be 1..{MAX_WINDOW} frames, got {self.window}")
+        if not 0 <= self.geometry_frames <= self.window or (self.geometry_frames and self.arch != "stgcn"):
+            raise ValueError(f"geometry_frames must be 0..window ({self.window}) frames, and 0 for {self.arch}, "
+                             f"got {self.geometry_frames}")
         weights = estimated_weights(self.blocks, self.temporal_kernel, self.num_streams)
         if weights > MAX_WEIGHTS:
             raise ValueError(f"blocks ask for about {weights} weights, over the limit of {MAX_WEIGHTS}")
@@ -108,4 +113,4 @@ def build_model(cfg: ModelConfig, in_channels: int, num_classes: int) -> nn.Modu
     common = dict(temporal_kernel=cfg.temporal_kernel, dropout=cfg.dropout, edge_importance=cfg.edge_importance)
     if cfg.arch == "ragcn":
         return RAGCN(in_channels, num_classes, A, cfg.blocks, cfg.num_streams, **common)
-    return STGCN(in_channels, num_classes, A, cfg.blocks, **common)
+    return STGCN(in_channels, num_classes, A, cfg.blocks, geometry_frames=cfg.geometry_frames, **common)

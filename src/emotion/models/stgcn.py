@@ -1,5 +1,14 @@
 """ST-GCN (Yan et al., 2018) over the face graph: data BN, a loop of blocks over a channel plan, global
-average pooling and a linear head."""
+average pooling and a linear head; optionally a geometry head beside it.
+
+The geometry head is a linear classifier of the face's shape at the end of the window (the normalised
+x, y of the last ``geometry_frames`` frames, averaged) whose logits are added to the network's: a
+product of two experts. It is not trained with the network (it starts at zero, which adds nothing) but
+fitted after it on real photos (``emotion.training.geometry``): global pooling over frames and nodes
+keeps what the graph convolutions found but not where each landmark is, and a linear read of the shape
+itself, fitted on real faces only, generalises to new people where the network, fitted to their photos
+by heart, does not.
+"""
 
 from collections.abc import Sequence
 
@@ -14,14 +23,16 @@ class STGCN(nn.Module):
     """Spatio-temporal graph convolutional network.
 
     ``blocks`` is the channel plan: one (out_channels, temporal_stride) pair per block. With
-    ``edge_importance`` each block learns a (K, V, V) mask multiplied into the adjacency.
+    ``edge_importance`` each block learns a (K, V, V) mask multiplied into the adjacency. With
+    ``geometry_frames`` > 0 the geometry head adds its logits (channels 0 and 1 of the input must be the
+    x, y positions, as ``emotion.features.make_features`` orders them).
 
     Shape: x (N, C, T, V) -> logits (N, num_classes).
     """
 
     def __init__(self, in_channels: int, num_classes: int, A: np.ndarray | torch.Tensor,
                  blocks: Sequence[tuple[int, int]], temporal_kernel: int = 9, dropout: float = 0.0,
-                 edge_importance: bool = True) -> None:
+                 edge_importance: bool = True, geometry_frames: int = 0) -> None:
         super().__init__()
         A = torch.as_tensor(A, dtype=torch.float32)
         if A.ndim != 3 or A.shape[1] != A.shape[2]:
@@ -38,6 +49,11 @@ class STGCN(nn.Module):
         self.importance = nn.ParameterList(
             nn.Parameter(torch.ones(k, v, v)) for _ in blocks) if edge_importance else None
         self.head = nn.Linear(channels[-1], num_classes)
+        self.geometry_frames = geometry_frames
+        self.geometry = nn.Linear(2 * v, num_classes) if geometry_frames else None
+        if self.geometry is not None:
+            nn.init.zeros_(self.geometry.weight)
+            nn.init.zeros_(self.geometry.bias)
 
     def feature_map(self, x: torch.Tensor) -> torch.Tensor:
         """The last block's output, before pooling.
@@ -50,6 +66,13 @@ class STGCN(nn.Module):
             x = block(x, self.A * self.importance[i] if self.importance is not None else self.A)
         return x
 
+    def geometry_input(self, x: torch.Tensor) -> torch.Tensor:
+        """What the geometry head reads: the mean x, y of the last ``geometry_frames`` frames, channel-major.
+
+        Shape: x (N, C, T, V) model input -> (N, 2 * V).
+        """
+        return x[:, :2, -self.geometry_frames:].mean(dim=2).flatten(1)
+
     def classify(self, fmap: torch.Tensor) -> torch.Tensor:
         """Global average pooling and the linear head.
 
@@ -58,11 +81,13 @@ class STGCN(nn.Module):
         return self.head(fmap.mean(dim=(2, 3)))
 
     def class_activation(self, fmap: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
-        """Class activation map (CAM) of one class per sample: the head's weights applied at every (t, v).
+        """Class activation map (CAM) of one class per sample: the head's weights applied at every (t, v)
+        (the graph network's part of the logits; the geometry head's is not in it).
 
         Shape: fmap (N, C_last, T', V), classes (N,) int -> (N, T', V).
         """
         return torch.einsum("nctv,nc->ntv", fmap, self.head.weight[classes])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classify(self.feature_map(x))
+        logits = self.classify(self.feature_map(x))
+        return logits if self.geometry is None else logits + self.geometry(self.geometry_input(x))

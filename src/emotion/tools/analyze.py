@@ -209,7 +209,9 @@ def run(args: argparse.Namespace) -> int:
     written: list[Path] = ([args.csv] if args.csv else []) + [v for _, v in jobs if v]
     no_face: list[str] = []
     failed = done = 0
-    progress = tqdm(total=total_frames(args.inputs), desc="analyze", unit="frame", file=sys.stderr, smoothing=0.1)
+    # the mean rate since the start: the frames of worker processes arrive an input at a time, in bursts
+    # that a smoothed rate reads as seconds (or microseconds) per frame
+    progress = tqdm(total=total_frames(args.inputs), desc="analyze", unit="frame", file=sys.stderr, smoothing=0.0)
     started = time.perf_counter()
     first_frame: list[float] = []
 

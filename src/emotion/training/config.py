@@ -30,6 +30,7 @@ Layout (every section and key optional except ``[[sources]]``; see ``configs/tra
     [split]      val_fraction
     [augment]    AugmentConfig fields (emotion.training.augment)
     [optim]      OptimConfig fields
+    [geometry]   GeometryConfig fields: how the geometry head (model ``geometry_frames``) is fitted
 
 Relative paths are resolved against the config file's folder. Unknown keys and bad values raise
 ``ConfigError`` naming the file and the key. With ``init`` set, the model, feature and normalisation
@@ -43,7 +44,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from emotion.classes import EMOTIONS, class_index
-from emotion.configtools import checked, choice as _choice, integer as _int, number as _float, path as _path
+from emotion.configtools import boolean, checked, choice as _choice, integer as _int, nonnegative
+from emotion.configtools import number as _float, path as _path
 from emotion.configtools import table as _table, to_plain
 from emotion.datasets.photo_windows import PhotoWindowConfig
 from emotion.defaults import MAX_WINDOW, WINDOW
@@ -117,6 +119,17 @@ class OptimConfig:
 
 
 @dataclass(frozen=True)
+class GeometryConfig:
+    """How the geometry head is fitted after training (``emotion.training.geometry``); the model
+    config's ``geometry_frames`` says whether the network has one."""
+
+    photos_share: float = checked(0.9, _float(0.0, 1.0, lo_open=True))  # the real photos' share of the fit
+    l2: float = checked(1e-4, nonnegative)            # on the standardised weights, added to the mean loss
+    mirror: bool = checked(True, boolean)             # every photo also mirrored (left/right landmark swap)
+    max_iter: int = checked(300, _int(1, 10_000))    # L-BFGS iterations
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """A whole run. ``model`` holds ``preset`` plus ModelConfig overrides; ``features``/``normalization``
     hold FeatureConfig / NormalizationConfig fields (checked against those classes when loaded)."""
@@ -133,6 +146,7 @@ class TrainConfig:
     split: SplitConfig = field(default_factory=SplitConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
+    geometry: GeometryConfig = field(default_factory=GeometryConfig)
     source_file: Path | None = None
 
     def to_dict(self) -> dict:
@@ -143,7 +157,7 @@ class TrainConfig:
 _TOP_CHECKS: dict[str, Callable[[Any], Any]] = {
     "seed": _int(0), "window": _int(2, MAX_WINDOW), "threads": _int(1, 64), "init": _path, "cache_dir": _path,
 }
-_SECTIONS = {"split": SplitConfig, "augment": AugmentConfig, "optim": OptimConfig}
+_SECTIONS = {"split": SplitConfig, "augment": AugmentConfig, "optim": OptimConfig, "geometry": GeometryConfig}
 _FREE_TABLES = ("model", "features", "normalization")
 
 

@@ -21,6 +21,8 @@
 - Validation is reported per source (``TrainData.val_parts``) and as a whole.
 - Identities: the Neutral training photos of every ``photos`` source give the identity augmentation its
   offsets (``TrainData.identities``, ``emotion.training.augment.identity_offsets``); validation photos never.
+- The training photos themselves, as stills, are kept for the geometry head's fit (``TrainData.photos``,
+  ``emotion.training.geometry``).
 """
 
 import hashlib
@@ -53,6 +55,8 @@ class TrainData:
     val_parts: dict[str, np.ndarray]
     identities: np.ndarray = field(default_factory=lambda: np.zeros((0, 68, 2), np.float32))
     """Shape (M, 68, 2): identity offsets of the training photos' neutral faces (empty without photos)."""
+    photos: WindowSet | None = None
+    """The training photos of every ``photos`` source, as stills (None without photos)."""
 
 
 def fit_window(ws: WindowSet, window: int) -> WindowSet:
@@ -149,7 +153,7 @@ def _photo_split(src: SourceConfig, window: int, val_mask: np.ndarray, stills: W
 def build_data(cfg: TrainConfig, cache_dir: Path, progress: bool = True) -> TrainData:
     """Load every source, split each by group, and join them into training and validation sets."""
     rng = np.random.default_rng([cfg.seed, 7])
-    trains, vals, sources, parts, neutral = [], [], [], [], []
+    trains, vals, sources, parts, neutral, photos = [], [], [], [], [], []
     names = source_names(cfg.sources)
     for i, src in enumerate(cfg.sources):
         ws = to_class_order(WindowSet.load(src.path)) if src.kind == "photos" else load_source(src, cfg.window, cache_dir, progress)
@@ -161,6 +165,7 @@ def build_data(cfg: TrainConfig, cache_dir: Path, progress: bool = True) -> Trai
         ws = WindowSet(ws.landmarks, ws.labels, np.char.add(f"s{i}:", ws.groups), ws.class_names, ws.meta)
         if src.kind == "photos":
             train, val = _photo_split(src, cfg.window, val_mask, ws)
+            photos.append(ws.subset(~val_mask))
             if "Neutral" in ws.class_names:
                 at_rest = ~val_mask & (ws.labels == ws.class_names.index("Neutral"))
                 neutral.append(ws.landmarks[at_rest, -1])
@@ -182,7 +187,8 @@ def build_data(cfg: TrainConfig, cache_dir: Path, progress: bool = True) -> Trai
     val_parts = {name: owner == i for i, name in enumerate(names) if len(vals[i])}
     summary = {"sources": parts, "train_windows": len(train), "val_windows": len(val),
                "train_classes": train.class_counts(), "val_classes": val.class_counts()}
-    data = TrainData(train, val, np.concatenate(sources), summary, val_parts)
+    data = TrainData(train, val, np.concatenate(sources), summary, val_parts,
+                     photos=WindowSet.concatenate(photos) if photos else None)
     if neutral:
         data.identities = identity_offsets(np.concatenate(neutral))
     summary["identities"] = len(data.identities)

@@ -1,6 +1,11 @@
 """The training loop: epochs of augmented, class-balanced batches; validation per source; early stopping;
 best/last checkpoints; resume; metrics JSON and plots.
 
+A network with a geometry head (model ``geometry_frames``) trains with the head out of the optimiser (at
+zero, or as the ``init`` checkpoint has it); ``finish`` fits it on the training data
+(``emotion.training.geometry``) into ``best.pt`` and reports the validation with and without it. A run
+without real photos (fine-tuning on videos) keeps the head of its ``init`` checkpoint.
+
 The validation score is the mean over sources of each source's class-balanced validation macro-F1
 (``emotion.training.metrics``; real photos and synthetic windows count alike, however many windows each has). A run directory holds ``best.pt``
 (highest validation score), ``last.pt`` (end of the latest epoch) with
@@ -35,6 +40,7 @@ from emotion.paths import REPO_ROOT
 from emotion.training.config import TrainConfig, feature_config, model_config, norm_config
 from emotion.training.data import (TrainData, build_data, class_loss_weights, make_batch,
                                    sampling_probabilities, share_table)
+from emotion.training.geometry import fit_geometry_head
 from emotion.training.metrics import evaluate_predictions, format_report
 from emotion.training.plots import plot_confusion, plot_learning_curve
 
@@ -69,6 +75,13 @@ def setup_model(cfg: TrainConfig) -> RunSetup:
         return RunSetup(ck.model, ck.model_config, ck.feature_config, ck.norm_config)
     mc, fc = model_config(cfg), feature_config(cfg)
     return RunSetup(build_model(mc, fc.channels, NUM_CLASSES), mc, fc, norm_config(cfg))
+
+
+def trained_parameters(model: torch.nn.Module) -> list[torch.nn.Parameter]:
+    """The parameters the optimiser updates: all but the geometry head's (fitted after training)."""
+    head = getattr(model, "geometry", None)
+    fitted = {id(p) for p in head.parameters()} if head is not None else set()
+    return [p for p in model.parameters() if id(p) not in fitted]
 
 
 def lr_lambda(cfg: TrainConfig, steps_per_epoch: int) -> Callable[[int], float]:
@@ -131,10 +144,13 @@ class Trainer:
             self.data.val.subset(mask).save(self.out / "val" / f"{name.replace(':', '_')}.npz")
         self.setup = setup_model(cfg)
         self.model = self.setup.model
+        if getattr(self.model, "geometry", None) is not None and self.data.photos is None and cfg.init is None:
+            raise ValueError("the geometry head (model geometry_frames) is fitted on real photos: add a photos "
+                             "source or set [model] geometry_frames = 0")
         o = cfg.optim
         self.samples = o.samples_per_epoch or len(self.data.train)
         self.steps_per_epoch = max(1, self.samples // o.batch_size)
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=o.lr, weight_decay=o.weight_decay)
+        self.optimizer = torch.optim.AdamW(trained_parameters(self.model), lr=o.lr, weight_decay=o.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_lambda(cfg, self.steps_per_epoch))
         source_weights = np.array([src.weight for src in cfg.sources])[self.data.sources]
         self.probs = sampling_probabilities(self.data.train.labels, source_weights, NUM_CLASSES,
@@ -226,7 +242,7 @@ class Trainer:
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if o.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(self.model.parameters(), o.grad_clip)
+                torch.nn.utils.clip_grad_norm_(trained_parameters(self.model), o.grad_clip)
             self.optimizer.step()
             self.scheduler.step()
             total += float(loss.detach())
@@ -288,15 +304,40 @@ class Trainer:
             return f"time limit of {o.max_minutes} min reached"
         return None
 
+    def _fit_geometry(self, best) -> dict | None:
+        """Fit best.pt's geometry head (if it has one) and save it; the validation of the network alone."""
+        head = getattr(best.model, "geometry", None)
+        if head is None:
+            return None
+        if self.data.photos is None:
+            self.log("no real photos in this run: the geometry head is kept as the init checkpoint has it")
+            return None
+        with torch.no_grad():
+            head.weight.zero_()
+            head.bias.zero_()
+        network_alone, _ = self.validate(best.model)
+        photo_sources = [i for i, src in enumerate(self.cfg.sources) if src.kind == "photos"]
+        others = self.data.train.subset(~np.isin(self.data.sources, photo_sources))
+        summary = fit_geometry_head(best.model, self.data.photos, others, best.norm_config, best.feature_config,
+                                    self.cfg.geometry)
+        save_checkpoint(self.out / "best.pt", best.model, best.model_config, best.feature_config, best.norm_config,
+                        EMOTIONS, {**best.extra, "geometry": summary})
+        self.log(f"geometry head fitted on {summary['photos']} photos and {summary['other_windows']} other windows")
+        return network_alone
+
     def finish(self, reason: str) -> dict:
-        """Evaluate best.pt on validation; write metrics.json, confusion.png, learning_curve.png."""
+        """Fit best.pt's geometry head (if any), evaluate best.pt on validation; write metrics.json,
+        confusion.png, learning_curve.png."""
         best = load_checkpoint(self.out / "best.pt")
+        network_alone = self._fit_geometry(best)
         rep, _ = self.validate(best.model)
         metrics = {"validation": rep, "best_epoch": self.best_epoch, "epochs_run": self.epoch,
                    "stop_reason": reason, "train_minutes": round(self.elapsed_s / 60, 2),
                    "parameters": sum(p.numel() for p in best.model.parameters()),
                    "history": self.history, "data": self.data.summary, "config": self.cfg.to_dict(),
                    "git_commit": git_commit()}
+        if network_alone is not None:
+            metrics["validation_without_geometry"] = network_alone
         write_text_atomic(self.out / "metrics.json", json.dumps(metrics, indent=2))
         plot_confusion(np.array(rep["confusion"]), EMOTIONS, self.out / "confusion.png",
                        f"validation, best epoch {self.best_epoch}: acc {rep['accuracy']:.3f}, "

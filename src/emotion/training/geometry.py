@@ -1,0 +1,97 @@
+"""The geometry head's fit (``emotion.models.stgcn``): after the network is trained, a class-balanced,
+L2-regularised linear classifier of the face's normalised shape at the end of each training window,
+whose logits are then added to the network's.
+
+Its data are the real training photos held still (and their mirror images), which get ``photos_share``
+of the fit's weight, and the last frames of the other sources' training windows (synthetic faces), which
+get the rest; classes are balanced within each part. Fitted on real photos only, the head reads faces
+of new people better but misreads the synthetic faces' geometry (their resting faces look Sad to it);
+a small synthetic share keeps it right on both. It is fitted on its own, not on the network's residual:
+the network has seen the same photos and is right on nearly all of them, so a residual fit would learn
+nothing; two experts fitted apart, summed, are what generalises. The features are standardised for the
+fit and the scaling is folded back into the weights, so the head reads the model input as it is.
+"""
+
+import dataclasses
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from emotion.datasets.windows import WindowSet
+from emotion.features import FeatureConfig
+from emotion.normalize import NormalizationConfig
+from emotion.training.augment import mirror
+from emotion.training.config import GeometryConfig
+from emotion.training.data import class_loss_weights, make_batch
+
+MIN_STD: float = 1e-6
+"""Features with less spread than this are left unscaled (a landmark fixed by the normalisation)."""
+
+
+def shape_inputs(model: torch.nn.Module, windows: np.ndarray, norm: NormalizationConfig,
+                 features: FeatureConfig) -> torch.Tensor:
+    """The head's input for each window: the mean shape of its last ``model.geometry_frames`` frames.
+
+    Shape: windows (N, T, 68, 2) pixels, T >= 1 (a still is held: its one frame repeated) -> (N, 2 * 68).
+    """
+    frames = np.asarray(windows, dtype=np.float32)[:, -model.geometry_frames:]
+    if frames.shape[1] < model.geometry_frames:
+        missing = model.geometry_frames - frames.shape[1]
+        frames = np.concatenate([np.repeat(frames[:, :1], missing, axis=1), frames], axis=1)
+    return model.geometry_input(make_batch(frames, norm, features))
+
+
+def _balanced(labels: np.ndarray, num_classes: int, total: float) -> torch.Tensor:
+    """Per-sample weights summing to ``total``, every class present with the same sum."""
+    weights = class_loss_weights(labels, num_classes).numpy()[labels]
+    return torch.from_numpy(weights * (total / weights.sum())).float()
+
+
+def fit_geometry_head(model: torch.nn.Module, photos: WindowSet, others: WindowSet, norm: NormalizationConfig,
+                      features: FeatureConfig, config: GeometryConfig = GeometryConfig()) -> dict:
+    """Fit ``model.geometry`` in place on real ``photos`` (stills) and ``others`` (training windows of the
+    other sources; may be empty), classes in the model's order. Returns a summary for the checkpoint.
+    """
+    if getattr(model, "geometry", None) is None:
+        raise ValueError("the model has no geometry head (model config geometry_frames = 0)")
+    if len(photos) == 0:
+        raise ValueError("no real photos to fit the geometry head on (it needs a photos source)")
+    num_classes = model.geometry.out_features
+    stills, labels = np.asarray(photos.landmarks[:, -1:], dtype=np.float32), np.asarray(photos.labels, np.int64)
+    if config.mirror:
+        stills, labels = np.concatenate([stills, mirror(stills)]), np.concatenate([labels, labels])
+    share = config.photos_share if len(others) else 1.0
+    parts = [(shape_inputs(model, stills, norm, features), labels, share)]
+    if len(others):
+        parts.append((shape_inputs(model, others.landmarks, norm, features), np.asarray(others.labels, np.int64),
+                      1.0 - share))
+    x = torch.cat([p[0] for p in parts])
+    y = torch.from_numpy(np.concatenate([p[1] for p in parts]))
+    sample_weight = torch.cat([_balanced(p[1], num_classes, p[2]) for p in parts])
+    mean, std = x.mean(dim=0), x.std(dim=0)
+    std = torch.where(std > MIN_STD, std, torch.ones_like(std))
+    z = (x - mean) / std
+    linear = torch.nn.Linear(z.shape[1], num_classes)
+    torch.nn.init.zeros_(linear.weight)
+    torch.nn.init.zeros_(linear.bias)
+    optimizer = torch.optim.LBFGS(linear.parameters(), max_iter=config.max_iter, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        fit = (F.cross_entropy(linear(z), y, reduction="none") * sample_weight).sum()
+        loss = fit + config.l2 * linear.weight.pow(2).sum()
+        loss.backward()
+        return loss
+
+    with torch.enable_grad():
+        optimizer.step(closure)
+    with torch.no_grad():
+        model.geometry.weight.copy_(linear.weight / std)
+        model.geometry.bias.copy_(linear.bias - (linear.weight / std) @ mean)
+        right = (model.geometry(x).argmax(1) == y).float()
+    n_photos = len(parts[0][1])
+    return {"photos": len(photos), "other_windows": len(others), "photos_share": share,
+            "photo_accuracy": round(float(right[:n_photos].mean()), 4),
+            "other_accuracy": round(float(right[n_photos:].mean()), 4) if len(others) else None,
+            "config": dataclasses.asdict(config)}
