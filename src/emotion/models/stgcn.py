@@ -4,10 +4,9 @@ average pooling and a linear head; optionally a geometry head beside it.
 The geometry head is a linear classifier of the face's shape at the end of the window (the normalised
 x, y of the last ``geometry_frames`` frames, averaged) whose logits are added to the network's: a
 product of two experts. It is not trained with the network (it starts at zero, which adds nothing) but
-fitted after it on real photos (``emotion.training.geometry``): global pooling over frames and nodes
-keeps what the graph convolutions found but not where each landmark is, and a linear read of the shape
-itself, fitted on real faces only, generalises to new people where the network, fitted to their photos
-by heart, does not.
+fitted after it, mostly on real photos (``emotion.training.geometry``): global pooling over frames and
+nodes keeps what the graph convolutions found but not where each landmark is, and a linear read of the
+shape itself, fitted on real faces, reads new people's expressions better (``weights/MODEL_CARD.md``).
 """
 
 from collections.abc import Sequence

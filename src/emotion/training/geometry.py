@@ -6,10 +6,12 @@ Its data are the real training photos held still (and their mirror images), whic
 of the fit's weight, and the last frames of the other sources' training windows (synthetic faces), which
 get the rest; classes are balanced within each part. Fitted on real photos only, the head reads faces
 of new people better but misreads the synthetic faces' geometry (their resting faces look Sad to it);
-a small synthetic share keeps it right on both. It is fitted on its own, not on the network's residual:
-the network has seen the same photos and is right on nearly all of them, so a residual fit would learn
-nothing; two experts fitted apart, summed, are what generalises. The features are standardised for the
-fit and the scaling is folded back into the weights, so the head reads the model input as it is.
+a small synthetic share keeps it right on both.
+
+It is fitted on its own, not on the network's residual: the network has been fitted to the same photos,
+so its errors there say little about new people; the two experts fitted apart and summed are what the
+validation figures support (``weights/MODEL_CARD.md``). The features are standardised for the fit and
+the scaling is folded back into the weights, so the head reads the model input as it is.
 """
 
 import dataclasses
