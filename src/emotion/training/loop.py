@@ -150,7 +150,8 @@ class Trainer:
         o = cfg.optim
         self.samples = o.samples_per_epoch or len(self.data.train)
         self.steps_per_epoch = max(1, self.samples // o.batch_size)
-        self.optimizer = torch.optim.AdamW(trained_parameters(self.model), lr=o.lr, weight_decay=o.weight_decay)
+        self.trained = trained_parameters(self.model)   # the same Parameter objects after a resume's load
+        self.optimizer = torch.optim.AdamW(self.trained, lr=o.lr, weight_decay=o.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_lambda(cfg, self.steps_per_epoch))
         source_weights = np.array([src.weight for src in cfg.sources])[self.data.sources]
         self.probs = sampling_probabilities(self.data.train.labels, source_weights, NUM_CLASSES,
@@ -242,7 +243,7 @@ class Trainer:
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if o.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(trained_parameters(self.model), o.grad_clip)
+                torch.nn.utils.clip_grad_norm_(self.trained, o.grad_clip)
             self.optimizer.step()
             self.scheduler.step()
             total += float(loss.detach())
