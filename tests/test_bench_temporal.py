@@ -42,9 +42,13 @@ def test_onset_delay_and_flips_are_measured_against_the_apex():
     seq = Sequence(probs, truth, held, 30, HAPPY, 20, "test")
     raw = score([seq], SmoothingConfig(0.0, 0.0, 0.0, 0.0))
     assert raw["onset_delay_ms_median"] == 0.0 and raw["onset_within_150ms"] == 1.0
+    assert raw["onset_at_apex"] == 1.0
     assert raw["held_flips_per_min"] == 0.0 and raw["held_accuracy"] == 1.0
     slow = score([seq], SmoothingConfig(1000.0, 0.0, 0.0, 0.0))
     assert slow["onset_delay_ms_median"] > 500 and slow["onset_within_150ms"] == 0.0
+    assert slow["onset_at_apex"] == 0.0
+    late = Sequence(probs, truth, held, 29, HAPPY, 20, "apex a frame before the change")
+    assert score([late], SmoothingConfig(0.0, 0.0, 0.0, 0.0))["onset_at_apex"] == 0.0
 
 
 def test_smoothing_trades_flicker_against_delay():
