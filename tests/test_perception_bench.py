@@ -26,7 +26,7 @@ def test_bench_perception_json(capsys):
     assert report["landmark_diff_iod_pct"] < 10
     assert report["config"]["detect_every"] == 4
     assert report["threads"] == PerceptionPool(load_perception_threads()).threads  # the component's threads
-    assert set(report["video"]["tracked"]["stage_ms"]) == {"gray", "detect", "landmarks", "other"}
+    assert set(report["video"]["tracked"]["stage_ms"]) == {"gray", "detect", "landmarks", "appearance", "other"}
 
 
 def test_bench_rejects_unknown_benchmark_and_bad_config(capsys):

@@ -79,6 +79,13 @@ def test_folder_layout_gives_one_still_per_face_with_groups(photo_folder, tmp_pa
     assert group["single.jpg"] == group["single_copy.jpg"]                  # a resized copy: one group
     assert stills.meta["near_duplicate_pairs"] == 1
     assert len({group[f"crop{i}.jpg"] for i in range(4)} | {group["single.jpg"]}) == 5
+    # each face's appearance, as the component describes it in a frame of the photo
+    from emotion.appearance import describe
+    path = photos.Path(stills.meta["paths"][by_name["crop0.jpg"]])
+    np.testing.assert_allclose(stills.appearance[by_name["crop0.jpg"]],
+                               describe(photos.read_grey(path), stills.landmarks[by_name["crop0.jpg"], 0]), atol=1e-6)
+    copies = [stills.appearance[by_name[name]] for name in ("single.jpg", "single_copy.jpg")]
+    assert np.corrcoef(*copies)[0, 1] > 0.95 > np.corrcoef(copies[0], stills.appearance[by_name["crop0.jpg"]])[0, 1]
 
 
 @needs_media

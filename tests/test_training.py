@@ -389,6 +389,33 @@ def test_geometry_head_is_fitted_after_training_and_leaves_the_network_alone(tmp
     tuned = load_checkpoint(tmp_path / "finetuned" / "best.pt").model
     torch.testing.assert_close(tuned.geometry.weight, b.model.geometry.weight)  # videos only: the head is kept
     for bad, words in (("photos_share = 0.0", "photos_share"), ("mirror = 1", "true or false"),
-                       ("l2 = -1", "'l2'")):
+                       ("l2 = -1", "'l2'"), ("appearance_l2 = -1", "'appearance_l2'")):
         with pytest.raises(ConfigError, match=words):
             load_config(_write(tmp_path, base + f"[geometry]\n{bad}\n"))
+
+
+def test_appearance_head_is_fitted_with_the_geometry_head_on_the_photos_descriptors(tmp_path):
+    """Stills whose shape says nothing and whose appearance says the class: the appearance head reads it,
+    validation passes the validation photos' descriptors, and the network trains as without the heads."""
+    from emotion.appearance import DESCRIPTOR_SIZE
+
+    n, rng = 600, np.random.default_rng(3)
+    labels = np.arange(n) % 5
+    looks = np.full((n, DESCRIPTOR_SIZE), 0.05, np.float32)
+    looks[:, :20] += rng.random((n, 20)) * 0.1  # some texture that says nothing
+    looks[np.arange(n), 40 + labels * 300] += rng.uniform(0.5, 1.0, n)  # each class's own (its mirror: another)
+    WindowSet(_faces(n, 1, 7), labels, np.array([f"p{i // 2}" for i in range(n)]), appearance=looks).save(
+        tmp_path / "stills.npz")
+    base = ('window = 8\nthreads = 1\n[[sources]]\nkind = "photos"\npath = "stills.npz"\ncount = 200\n'
+            '[split]\nval_fraction = 0.2\n[optim]\nepochs = 1\nbatch_size = 32\nsamples_per_epoch = 64\n'
+            '[model]\npreset = "compact"\nblocks = [[8, 2]]\ntemporal_kernel = 3\ngeometry_frames = 3\n')
+    shape_only = train(load_config(_write(tmp_path, base)), tmp_path / "shape", progress=False, log=lambda msg: None)
+    metrics = train(load_config(_write(tmp_path, base + "appearance_frames = 2\n[geometry]\nappearance_l2 = 0.01\n")),
+                    tmp_path / "looks",
+                    progress=False, log=lambda msg: None)
+    a, b = load_checkpoint(tmp_path / "shape" / "best.pt"), load_checkpoint(tmp_path / "looks" / "best.pt")
+    for key, value in a.model.state_dict().items():
+        if not key.startswith("geometry."):
+            torch.testing.assert_close(b.model.state_dict()[key], value, msg=key)
+    assert b.model.appearance.weight.abs().sum() > 0 and b.extra["geometry"]["appearance"] is True
+    assert metrics["validation"]["accuracy"] >= 0.9 > shape_only["validation"]["accuracy"]

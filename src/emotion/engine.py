@@ -64,8 +64,10 @@ class EmotionEngine:
         the searches' share of a core, shared by the cameras (``FaceTracker``)."""
         self.classifier = classifier
         # The model decides the window: buffers hold exactly what it was trained on.
+        # ... and whether faces are described too (a model with an appearance head), over how many frames.
         self.tracker = FaceTracker(replace(tracker_config, window=classifier.window), detector=detector, pool=pool,
-                                   late_search=late_search, budget=search_budget)
+                                   late_search=late_search, budget=search_budget,
+                                   appearance_frames=classifier.appearance_frames)
         self.smoothing = smoothing
         self._smoothers: dict[int, TrackSmoother] = {}
         self._last: dict[int, tuple[np.ndarray, int]] = {}
@@ -134,10 +136,13 @@ def process_frames(jobs: Sequence[FrameJob], pool: PerceptionPool = INLINE,
     tracked = pool.map_cameras(lambda job: job.engine.track(job.frame, job.timestamp_ms), jobs)
     every = cadence.every if cadence is not None else 1
     due = [[job.engine.due(face, every) for face in result.faces] for job, result in zip(jobs, tracked)]
-    windows = [face.buffer.window(pad=True) for result, flags in zip(tracked, due)
-               for face, flag in zip(result.faces, flags) if flag]
+    chosen_faces = [face for result, flags in zip(tracked, due) for face, flag in zip(result.faces, flags) if flag]
+    windows = [face.buffer.window(pad=True) for face in chosen_faces]
+    appearance = (np.stack([face.appearance.mean() for face in chosen_faces])
+                  if windows and classifier.appearance_frames else None)
     start = time.perf_counter()
-    probs = classifier.predict(np.stack(windows)) if windows else np.zeros((0, len(classifier.class_names)))
+    probs = (classifier.predict(np.stack(windows), appearance) if windows
+             else np.zeros((0, len(classifier.class_names))))
     inference_ms = (time.perf_counter() - start) * 1000.0
     fresh = iter(probs)
     states = []

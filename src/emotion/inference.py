@@ -31,6 +31,7 @@ class EmotionClassifier(Classifier):
         self.norm_config = norm_config
         self.class_names: tuple[str, ...] = tuple(class_names)
         self.window = int(window)
+        self.appearance_frames = model_config.appearance_frames
         self._network = for_inference(self.model, feature_config.channels, self.window)
 
     @classmethod
@@ -43,7 +44,11 @@ class EmotionClassifier(Classifier):
         ckpt = load_checkpoint(path)
         return cls(ckpt.model, ckpt.model_config, ckpt.feature_config, ckpt.norm_config, ckpt.class_names, ckpt.window)
 
-    def probabilities(self, normalised: np.ndarray) -> np.ndarray:
-        """Features, the traced network, softmax. Shape: (N, T, 68, 2) normalised -> (N, classes)."""
+    def probabilities(self, normalised: np.ndarray, appearance: np.ndarray | None) -> np.ndarray:
+        """Features, the traced network, softmax. Shape: (N, T, 68, 2) normalised [, appearance
+        (N, DESCRIPTOR_SIZE)] -> (N, classes)."""
+        inputs = (make_features(normalised, self.feature_config),)
+        if appearance is not None:
+            inputs += (torch.from_numpy(appearance),)
         with torch.inference_mode():
-            return torch.softmax(self._network(make_features(normalised, self.feature_config)), dim=1).numpy()
+            return torch.softmax(self._network(*inputs), dim=1).numpy()

@@ -3,7 +3,8 @@
 A ``emotion.classifier.Classifier`` like ``emotion.inference.EmotionClassifier`` at a
 third of its memory (no torch in the process) and below its latency. A file is refused, with a
 ``ValueError`` that says why, when it is missing, over ``MAX_BYTES``, not an ONNX model, without this
-project's metadata, or when its graph does not take windows and give one probability per class.
+project's metadata, or when its graph does not take windows (and, for a model with an appearance head,
+appearance descriptors) and give one probability per class.
 """
 
 import json
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emotion.appearance import DESCRIPTOR_SIZE
 from emotion.classes import check_class_names
 from emotion.classifier import Classifier
 from emotion.defaults import MAX_WINDOW
@@ -30,11 +32,13 @@ class OnnxModelError(ValueError):
 class OnnxEmotionClassifier(Classifier):
     """An exported network on onnxruntime's CPU provider, with its normalisation and class names."""
 
-    def __init__(self, session, class_names: tuple[str, ...], window: int, norm_config: NormalizationConfig) -> None:
+    def __init__(self, session, class_names: tuple[str, ...], window: int, norm_config: NormalizationConfig,
+                 appearance_frames: int = 0) -> None:
         self.session = session
         self.class_names = class_names
         self.window = window
         self.norm_config = norm_config
+        self.appearance_frames = appearance_frames
 
     @classmethod
     def from_file(cls, path: str | Path, threads: int | None = None) -> "OnnxEmotionClassifier":
@@ -56,18 +60,22 @@ class OnnxEmotionClassifier(Classifier):
             session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf/... types
             raise OnnxModelError(f"{path} is not a readable ONNX model ({type(exc).__name__})") from None
-        names, window, norm = _read_metadata(path, session.get_modelmeta().custom_metadata_map)
-        classifier = cls(session, names, window, norm)
+        names, window, norm, appearance_frames = _read_metadata(path, session.get_modelmeta().custom_metadata_map)
+        classifier = cls(session, names, window, norm, appearance_frames)
         classifier._check_graph(path)
         return classifier
 
     def _check_graph(self, path: Path) -> None:
-        """One input of windows and one output of class probabilities, checked on a batch of two."""
+        """An input of windows (and one of appearance descriptors for a model with an appearance head) and one
+        output of class probabilities, checked on a batch of two."""
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
-        if len(inputs) != 1 or len(outputs) != 1 or inputs[0].type != "tensor(float)":
-            raise OnnxModelError(f"{path}: expected one float input and one output, got {len(inputs)} and {len(outputs)}")
+        expected = 2 if self.appearance_frames else 1
+        if len(inputs) != expected or len(outputs) != 1 or any(i.type != "tensor(float)" for i in inputs):
+            raise OnnxModelError(f"{path}: expected {expected} float input(s) and one output, got {len(inputs)} and "
+                                 f"{len(outputs)}")
+        appearance = np.zeros((2, DESCRIPTOR_SIZE), np.float32) if self.appearance_frames else None
         try:
-            probs = self.probabilities(np.zeros((2, self.window, NUM_LANDMARKS, 2), np.float32))
+            probs = self.probabilities(np.zeros((2, self.window, NUM_LANDMARKS, 2), np.float32), appearance)
         except Exception as exc:
             raise OnnxModelError(f"{path}: the graph does not run on (2, {self.window}, {NUM_LANDMARKS}, 2) windows "
                                  f"({type(exc).__name__})") from None
@@ -75,13 +83,19 @@ class OnnxEmotionClassifier(Classifier):
             raise OnnxModelError(f"{path}: the graph gives {probs.shape}, not probabilities of "
                                  f"{len(self.class_names)} classes")
 
-    def probabilities(self, normalised: np.ndarray) -> np.ndarray:
-        """The graph (features, network, softmax). Shape: (N, window, 68, 2) normalised float32 -> (N, classes)."""
-        return self.session.run(None, {self.session.get_inputs()[0].name: normalised})[0]
+    def probabilities(self, normalised: np.ndarray, appearance: np.ndarray | None) -> np.ndarray:
+        """The graph (features, network, softmax). Shape: (N, window, 68, 2) normalised float32 [, appearance
+        (N, DESCRIPTOR_SIZE) float32] -> (N, classes)."""
+        inputs = self.session.get_inputs()
+        feed = {inputs[0].name: normalised}
+        if appearance is not None:
+            feed[inputs[1].name] = appearance
+        return self.session.run(None, feed)[0]
 
 
-def _read_metadata(path: Path, metadata: dict[str, str]) -> tuple[tuple[str, ...], int, NormalizationConfig]:
-    """Class names, window and normalisation from the model's ``METADATA_KEY`` entry."""
+def _read_metadata(path: Path, metadata: dict[str, str]) -> tuple[tuple[str, ...], int, NormalizationConfig, int]:
+    """Class names, window, normalisation and the appearance head's frames from the model's ``METADATA_KEY``
+    entry."""
     try:
         data = json.loads(metadata[METADATA_KEY])
     except (KeyError, ValueError):
@@ -97,4 +111,8 @@ def _read_metadata(path: Path, metadata: dict[str, str]) -> tuple[tuple[str, ...
         norm = NormalizationConfig.from_dict(data.get("norm_config"))
     except (TypeError, ValueError, AttributeError) as exc:
         raise OnnxModelError(f"{path} has an invalid normalisation config: {str(exc)[:200]}") from None
-    return names, window, norm
+    model_config = data.get("model_config")
+    appearance_frames = model_config.get("appearance_frames", 0) if isinstance(model_config, dict) else 0
+    if not isinstance(appearance_frames, int) or not 0 <= appearance_frames <= window:
+        raise OnnxModelError(f"{path}: appearance_frames must be an integer in 0..{window}, got {appearance_frames!r}")
+    return names, window, norm, appearance_frames

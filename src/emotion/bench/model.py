@@ -27,6 +27,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 from tqdm import tqdm
 
+from emotion.appearance import DESCRIPTOR_SIZE
 from emotion.classes import NUM_CLASSES
 from emotion.features import FeatureConfig
 from emotion.face68 import NUM_LANDMARKS
@@ -143,8 +144,11 @@ def measure(cfg: ModelConfig, features: FeatureConfig, repeats: int, max_seconds
     largest = max(max(BATCHES), max(LOADS))
     normalised = np.random.default_rng(0).normal(0, 0.3, (largest, cfg.window, NUM_LANDMARKS, 2)).astype(np.float32)
     x = torch.randn(largest, *shape)  # made once: the timed calls only slice their batch
-    runners = {"onnx": lambda n: exported.probabilities(normalised[:n]),
-               "torchscript": lambda n: deployed(x[:n]), "eager": lambda n: model(x[:n])}
+    appearance = torch.rand(largest, DESCRIPTOR_SIZE) if cfg.appearance_frames else None
+    extra = (lambda n: (appearance[:n],)) if appearance is not None else (lambda n: ())
+    described = appearance.numpy() if appearance is not None else None
+    runners = {"onnx": lambda n: exported.probabilities(normalised[:n], None if described is None else described[:n]),
+               "torchscript": lambda n: deployed(x[:n], *extra(n)), "eager": lambda n: model(x[:n], *extra(n))}
     for batch in BATCHES:
         for name in runners:
             result[f"latency_ms_b{batch}_{name}"] = round(median_latency_ms(runners[name], batch, repeats, max_seconds), 3)

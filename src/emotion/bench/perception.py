@@ -34,7 +34,7 @@ from emotion.perception.pool import INLINE, PerceptionPool, load_perception_thre
 from emotion.perception.tracking import FaceTracker, TrackerConfig, load_tracker_config
 
 DESCRIPTION = "perception: tracked (detect every k frames) vs naive (detect every frame) pipeline"
-STAGES = ("gray", "detect", "landmarks", "other")
+STAGES = ("gray", "detect", "landmarks", "appearance", "other")
 PAIR_IOU = 0.3  # least box overlap for a tracked and a naive face to be the same face
 
 

@@ -34,7 +34,8 @@ import numpy as np
 from emotion.classes import class_from_alias
 from emotion.datasets.csvfile import read_table
 from emotion.datasets.extraction import LandmarkExtractor
-from emotion.datasets.video import IMAGE_SUFFIXES
+from emotion.appearance import describe
+from emotion.datasets.video import IMAGE_SUFFIXES, read_image
 from emotion.datasets.windows import WindowSet
 from emotion.normalize import normalize_landmarks
 
@@ -116,11 +117,13 @@ def muxspace_photos(checkout: str | Path) -> PhotoList:
                       label_column="emotion", group_column=None)
 
 
-def difference_hash(path: Path) -> int:
-    """64-bit difference hash of a photo (9x8 grey thumbnail, horizontal gradient signs)."""
-    grey = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    if grey is None:
-        raise ValueError(f"cannot read image {path}")
+def read_grey(path: Path) -> np.ndarray:
+    """A photo in grey as the tracker sees it (decoded in colour, then converted). Shape: (H, W) uint8."""
+    return cv2.cvtColor(read_image(path), cv2.COLOR_BGR2GRAY)
+
+
+def difference_hash(grey: np.ndarray) -> int:
+    """64-bit difference hash of a grey photo (9x8 thumbnail, horizontal gradient signs). Shape: grey (H, W)."""
     small = cv2.resize(grey, (9, 8), interpolation=cv2.INTER_AREA).astype(np.int16)
     bits = (small[:, 1:] > small[:, :-1]).ravel()
     return int(np.packbits(bits).view(">u8")[0])
@@ -184,9 +187,10 @@ class UnionGroups:
 
 
 def read_photos(photos: PhotoList, extractor: LandmarkExtractor, dataset: str) -> WindowSet:
-    """One still per photo with a face, grouped (see the module docstring).
+    """One still per photo with a face, grouped (see the module docstring), with the face's appearance
+    descriptor (``emotion.appearance``).
 
-    Shape: -> WindowSet landmarks (N, 1, 68, 2) pixels.
+    Shape: -> WindowSet landmarks (N, 1, 68, 2) pixels, appearance (N, DESCRIPTOR_SIZE).
     """
     if not photos.items:
         raise ValueError(f"{dataset}: no photo with a usable label (dropped: {dict(photos.dropped)})")
@@ -203,10 +207,15 @@ def read_photos(photos: PhotoList, extractor: LandmarkExtractor, dataset: str) -
     if not kept:
         raise ValueError(f"{dataset}: no face found in any of {len(photos.items)} photos")
     stills = np.stack(stills)[:, None]
-    hashes = np.array([difference_hash(item.path) for item in kept], dtype=np.uint64)
+    hashes, appearance = np.zeros(len(kept), np.uint64), []
+    for i, item in enumerate(kept):
+        grey = read_grey(item.path)
+        hashes[i] = difference_hash(grey)
+        appearance.append(describe(grey, stills[i, 0]))
     groups, duplicate_pairs = merge_near_duplicates([item.group for item in kept], hashes,
                                                     normalize_landmarks(stills[:, 0]))
     meta = {"dataset": dataset, "photos": len(photos.items), "no_face": len(photos.items) - len(kept),
             "unreadable": len(extractor.failures), "dropped_labels": dict(photos.dropped),
             "near_duplicate_pairs": duplicate_pairs, "paths": [str(item.path) for item in kept]}
-    return WindowSet(stills, np.array([item.label for item in kept]), np.array(groups), meta=meta)
+    return WindowSet(stills, np.array([item.label for item in kept]), np.array(groups), meta=meta,
+                     appearance=np.stack(appearance))

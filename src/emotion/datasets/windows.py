@@ -5,8 +5,12 @@ inference both normalise with ``emotion.normalize.normalize_landmarks``). Its la
 the END of the window, which is what the component reports. ``groups`` names the identity or video each
 window comes from, so validation can be split without leakage.
 
+A set may also carry each window's ``appearance``: the appearance descriptor (``emotion.appearance``) of
+its end frame, a zero row where there is none (a photo's still has one; synthetic faces have none).
+
 On disk: one compressed ``.npz`` with ``landmarks`` float16 (N, T, 68, 2), ``labels`` int64 (N,),
-``groups`` str (N,), ``class_names`` str (C,) and ``meta`` (a JSON string).
+``groups`` str (N,), ``class_names`` str (C,), ``meta`` (a JSON string) and, when present,
+``appearance`` float16 (N, DESCRIPTOR_SIZE).
 """
 
 import json
@@ -17,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emotion.appearance import DESCRIPTOR_SIZE
 from emotion.atomic import write_atomic
 from emotion.classes import EMOTIONS
 from emotion.face68 import NUM_LANDMARKS
@@ -24,13 +29,15 @@ from emotion.face68 import NUM_LANDMARKS
 
 @dataclass
 class WindowSet:
-    """Labelled windows. Shape: landmarks (N, T, 68, 2), labels (N,), groups (N,)."""
+    """Labelled windows. Shape: landmarks (N, T, 68, 2), labels (N,), groups (N,), appearance None or
+    (N, DESCRIPTOR_SIZE)."""
 
     landmarks: np.ndarray
     labels: np.ndarray
     groups: np.ndarray
     class_names: tuple[str, ...] = EMOTIONS
     meta: dict = field(default_factory=dict)
+    appearance: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.landmarks = np.asarray(self.landmarks)
@@ -42,6 +49,10 @@ class WindowSet:
             raise ValueError(f"landmarks must be (N, T, {NUM_LANDMARKS}, 2), got {self.landmarks.shape}")
         if self.labels.shape != (n,) or self.groups.shape != (n,):
             raise ValueError(f"labels {self.labels.shape} and groups {self.groups.shape} must both be ({n},)")
+        if self.appearance is not None:
+            self.appearance = np.asarray(self.appearance)
+            if self.appearance.shape != (n, DESCRIPTOR_SIZE):
+                raise ValueError(f"appearance must be ({n}, {DESCRIPTOR_SIZE}), got {self.appearance.shape}")
         if n and (self.labels.min() < 0 or self.labels.max() >= len(self.class_names)):
             raise ValueError(f"labels must lie in [0, {len(self.class_names)}), got {self.labels.min()}..{self.labels.max()}")
 
@@ -59,7 +70,14 @@ class WindowSet:
 
     def subset(self, index: np.ndarray) -> "WindowSet":
         """The windows at ``index`` (boolean mask or integer indices)."""
-        return WindowSet(self.landmarks[index], self.labels[index], self.groups[index], self.class_names, dict(self.meta))
+        return WindowSet(self.landmarks[index], self.labels[index], self.groups[index], self.class_names, dict(self.meta),
+                         None if self.appearance is None else self.appearance[index])
+
+    def appearance_or_zeros(self) -> np.ndarray:
+        """``appearance``, or zero rows (none seen) when the set has none. Shape: (N, DESCRIPTOR_SIZE) float32."""
+        if self.appearance is None:
+            return np.zeros((len(self), DESCRIPTOR_SIZE), np.float32)
+        return self.appearance.astype(np.float32)
 
     def save(self, path: str | Path) -> Path:
         """Write the set (landmarks as float16) to ``path``, atomically (``emotion.atomic``)."""
@@ -69,6 +87,7 @@ class WindowSet:
         return path
 
     def _write(self, path: Path) -> None:
+        arrays = {} if self.appearance is None else {"appearance": self.appearance.astype(np.float16)}
         np.savez_compressed(
             path,
             landmarks=self.landmarks.astype(np.float16),
@@ -76,6 +95,7 @@ class WindowSet:
             groups=self.groups,
             class_names=np.asarray(self.class_names),
             meta=np.asarray(json.dumps(self.meta)),
+            **arrays,
         )
 
     @classmethod
@@ -88,6 +108,7 @@ class WindowSet:
                 return cls(
                     data["landmarks"], data["labels"], data["groups"],
                     tuple(str(c) for c in data["class_names"]), json.loads(str(data["meta"])),
+                    data["appearance"] if "appearance" in data.files else None,
                 )
         except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
             reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
@@ -95,7 +116,8 @@ class WindowSet:
 
     @classmethod
     def concatenate(cls, sets: list["WindowSet"]) -> "WindowSet":
-        """Join sets with the same class names and window length."""
+        """Join sets with the same class names and window length; appearance is kept when any set has it
+        (zero rows for the others)."""
         if not sets:
             raise ValueError("nothing to concatenate")
         names, t = sets[0].class_names, sets[0].window
@@ -105,4 +127,6 @@ class WindowSet:
         return cls(
             np.concatenate([s.landmarks for s in sets]), np.concatenate([s.labels for s in sets]),
             np.concatenate([s.groups for s in sets]), names, {"parts": [s.meta for s in sets]},
+            np.concatenate([s.appearance_or_zeros() for s in sets]) if any(s.appearance is not None for s in sets)
+            else None,
         )

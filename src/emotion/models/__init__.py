@@ -50,7 +50,9 @@ class ModelConfig(DictConfig):
 
     ``blocks``: one (out_channels, temporal_stride) pair per ST-GCN block. ``num_streams`` is 1 for
     "stgcn" and at least 2 for "ragcn". ``window``: frames per input window (T). ``geometry_frames``: the
-    geometry head's frames (``emotion.models.stgcn``; 0 = none, "stgcn" only).
+    geometry head's frames (``emotion.models.stgcn``; 0 = none, "stgcn" only). ``appearance_frames``: the
+    appearance head's frames, whose descriptors (``emotion.appearance``) the caller averages (0 = no
+    appearance head; it needs a geometry head, fitted with it).
     """
 
     arch: str = "stgcn"
@@ -61,6 +63,7 @@ class ModelConfig(DictConfig):
     num_streams: int = 1
     window: int = WINDOW
     geometry_frames: int = 0
+    appearance_frames: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "blocks", tuple((int(c), int(s)) for c, s in self.blocks))
@@ -85,6 +88,9 @@ class ModelConfig(DictConfig):
         if not 0 <= self.geometry_frames <= self.window or (self.geometry_frames and self.arch != "stgcn"):
             raise ValueError(f"geometry_frames must be 0..window ({self.window}) frames, and 0 for {self.arch}, "
                              f"got {self.geometry_frames}")
+        if not 0 <= self.appearance_frames <= self.window or (self.appearance_frames and not self.geometry_frames):
+            raise ValueError(f"appearance_frames must be 0..window ({self.window}) frames, and 0 without a geometry "
+                             f"head (geometry_frames), got {self.appearance_frames}")
         weights = estimated_weights(self.blocks, self.temporal_kernel, self.num_streams)
         if weights > MAX_WEIGHTS:
             raise ValueError(f"blocks ask for about {weights} weights, over the limit of {MAX_WEIGHTS}")
@@ -113,4 +119,5 @@ def build_model(cfg: ModelConfig, in_channels: int, num_classes: int) -> nn.Modu
     common = dict(temporal_kernel=cfg.temporal_kernel, dropout=cfg.dropout, edge_importance=cfg.edge_importance)
     if cfg.arch == "ragcn":
         return RAGCN(in_channels, num_classes, A, cfg.blocks, cfg.num_streams, **common)
-    return STGCN(in_channels, num_classes, A, cfg.blocks, geometry_frames=cfg.geometry_frames, **common)
+    return STGCN(in_channels, num_classes, A, cfg.blocks, geometry_frames=cfg.geometry_frames,
+                 appearance=cfg.appearance_frames > 0, **common)

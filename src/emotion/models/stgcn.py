@@ -1,5 +1,5 @@
 """ST-GCN (Yan et al., 2018) over the face graph: data BN, a loop of blocks over a channel plan, global
-average pooling and a linear head; optionally a geometry head beside it.
+average pooling and a linear head; optionally a geometry head and an appearance head beside it.
 
 The geometry head is a linear classifier of the face's shape at the end of the window (the normalised
 x, y of the last ``geometry_frames`` frames, averaged) whose logits are added to the network's: a
@@ -7,6 +7,11 @@ product of two experts. It is not trained with the network (it starts at zero, w
 fitted after it, mostly on real photos (``emotion.training.geometry``): global pooling over frames and
 nodes keeps what the graph convolutions found but not where each landmark is, and a linear read of the
 shape itself, fitted on real faces, reads new people's expressions better (``weights/MODEL_CARD.md``).
+
+The appearance head is a linear classifier of the face's texture (``emotion.appearance``: a HOG
+descriptor of the face crop, averaged over the last frames by the caller) fitted together with the
+geometry head. A window without appearance (landmarks only: synthetic faces, a landmark file) passes
+a zero descriptor, and the head then adds nothing.
 """
 
 from collections.abc import Sequence
@@ -15,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from emotion.appearance import DESCRIPTOR_SIZE
 from emotion.models.blocks import STGCNBlock
 
 
@@ -24,14 +30,15 @@ class STGCN(nn.Module):
     ``blocks`` is the channel plan: one (out_channels, temporal_stride) pair per block. With
     ``edge_importance`` each block learns a (K, V, V) mask multiplied into the adjacency. With
     ``geometry_frames`` > 0 the geometry head adds its logits (channels 0 and 1 of the input must be the
-    x, y positions, as ``emotion.features.make_features`` orders them).
+    x, y positions, as ``emotion.features.make_features`` orders them). With ``appearance`` the appearance
+    head adds the logits of a descriptor per window (zero descriptor: nothing).
 
-    Shape: x (N, C, T, V) -> logits (N, num_classes).
+    Shape: x (N, C, T, V), appearance (N, DESCRIPTOR_SIZE) -> logits (N, num_classes).
     """
 
     def __init__(self, in_channels: int, num_classes: int, A: np.ndarray | torch.Tensor,
                  blocks: Sequence[tuple[int, int]], temporal_kernel: int = 9, dropout: float = 0.0,
-                 edge_importance: bool = True, geometry_frames: int = 0) -> None:
+                 edge_importance: bool = True, geometry_frames: int = 0, appearance: bool = False) -> None:
         super().__init__()
         A = torch.as_tensor(A, dtype=torch.float32)
         if A.ndim != 3 or A.shape[1] != A.shape[2]:
@@ -50,9 +57,11 @@ class STGCN(nn.Module):
         self.head = nn.Linear(channels[-1], num_classes)
         self.geometry_frames = geometry_frames
         self.geometry = nn.Linear(2 * v, num_classes) if geometry_frames else None
-        if self.geometry is not None:
-            nn.init.zeros_(self.geometry.weight)
-            nn.init.zeros_(self.geometry.bias)
+        self.appearance = nn.Linear(DESCRIPTOR_SIZE, num_classes) if appearance else None
+        for head in (self.geometry, self.appearance):
+            if head is not None:
+                nn.init.zeros_(head.weight)
+                nn.init.zeros_(head.bias)
 
     def feature_map(self, x: torch.Tensor) -> torch.Tensor:
         """The last block's output, before pooling.
@@ -87,6 +96,18 @@ class STGCN(nn.Module):
         """
         return torch.einsum("nctv,nc->ntv", fmap, self.head.weight[classes])
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def appearance_logits(self, appearance: torch.Tensor) -> torch.Tensor:
+        """The appearance head's logits; zero for a zero (absent) descriptor.
+
+        Shape: appearance (N, DESCRIPTOR_SIZE) -> (N, num_classes).
+        """
+        seen = (appearance.abs().sum(dim=1, keepdim=True) > 0).to(appearance.dtype)
+        return seen * self.appearance(appearance)
+
+    def forward(self, x: torch.Tensor, appearance: torch.Tensor | None = None) -> torch.Tensor:
         logits = self.classify(self.feature_map(x))
-        return logits if self.geometry is None else logits + self.geometry(self.geometry_input(x))
+        if self.geometry is not None:
+            logits = logits + self.geometry(self.geometry_input(x))
+        if self.appearance is not None and appearance is not None:
+            logits = logits + self.appearance_logits(appearance)
+        return logits

@@ -1,7 +1,11 @@
-"""Per-track ring buffer of the last T landmark frames with their timestamps (the model's input window)."""
+"""Per-track ring buffers: the last T landmark frames with their timestamps (the model's input window) and
+the last few appearance descriptors (what a model with an appearance head reads, averaged)."""
+
+from collections import deque
 
 import numpy as np
 
+from emotion.appearance import DESCRIPTOR_SIZE
 from emotion.face68 import NUM_LANDMARKS
 
 
@@ -66,3 +70,34 @@ class LandmarkBuffer:
 
     def clear(self) -> None:
         self._count = 0
+
+
+class AppearanceBuffer:
+    """The appearance descriptors (``emotion.appearance``) of a face's last ``capacity`` frames.
+
+    Shape: each descriptor (DESCRIPTOR_SIZE,); ``mean()`` (DESCRIPTOR_SIZE,) float32.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
+            raise ValueError(f"buffer capacity must be a positive int, got {capacity!r}")
+        self._descriptors: deque[np.ndarray] = deque(maxlen=capacity)
+
+    def __len__(self) -> int:
+        return len(self._descriptors)
+
+    def append(self, descriptor: np.ndarray) -> None:
+        """Add the newest frame's descriptor, dropping the oldest when full."""
+        values = np.asarray(descriptor, dtype=np.float32)
+        if values.shape != (DESCRIPTOR_SIZE,) or not np.isfinite(values).all():
+            raise ValueError(f"expected a finite descriptor of shape ({DESCRIPTOR_SIZE},), got {values.shape}")
+        self._descriptors.append(values)
+
+    def mean(self) -> np.ndarray:
+        """The mean of the held descriptors; zeros (none seen) when empty."""
+        if not self._descriptors:
+            return np.zeros(DESCRIPTOR_SIZE, np.float32)
+        return np.mean(self._descriptors, axis=0, dtype=np.float32)
+
+    def clear(self) -> None:
+        self._descriptors.clear()

@@ -40,11 +40,12 @@ from typing import Any, Mapping
 import cv2
 import numpy as np
 
+from emotion.appearance import describe
 from emotion.defaults import WINDOW
 from emotion.face68 import NUM_LANDMARKS, inter_ocular_distance
 from emotion.middleware.config import load_config
 from emotion.paths import COMPONENT_CONFIG
-from emotion.perception.buffer import LandmarkBuffer
+from emotion.perception.buffer import AppearanceBuffer, LandmarkBuffer
 from emotion.perception.detector import Box, LandmarkDetector
 from emotion.perception.geometry import box_from_landmarks, box_iou, fit_box_mapping, scale_box
 from emotion.perception.pool import INLINE, PerceptionPool
@@ -193,6 +194,8 @@ class TrackedFace:
     """Consecutive frames without the face (0: seen in the last frame)."""
     mapping: tuple[float, float, float] = (1.0, 0.0, 0.0)
     """(scale, dx, dy) of ``box_from_landmarks``, measured at the face's last detection."""
+    appearance: AppearanceBuffer | None = None
+    """The appearance descriptors of its last frames, when the tracker describes faces (``appearance_frames``)."""
 
 
 @dataclass
@@ -229,7 +232,7 @@ class TrackResult:
     stage_ms: dict[str, float]
 
 
-STAGES: tuple[str, ...] = ("gray", "detect", "landmarks", "total")
+STAGES: tuple[str, ...] = ("gray", "detect", "landmarks", "appearance", "total")
 
 
 class FaceTracker:
@@ -241,11 +244,17 @@ class FaceTracker:
     ends instead of the next one (never waits for it; what is applied when then depends on timing).
     ``budget``: searches report their time to it and wait ``budget.stretch`` times ``detect_every``
     frames apart (the live component's ``SearchBudget``; none: every ``detect_every`` frames).
+    ``appearance_frames``: each face seen in a frame is also described (``emotion.appearance``) and its
+    last this many descriptors kept (``TrackedFace.appearance``); 0 (the default) describes nothing.
     """
 
     def __init__(self, config: TrackerConfig = TrackerConfig(), detector: LandmarkDetector | None = None,
-                 pool: PerceptionPool = INLINE, late_search: bool = False, budget: SearchBudget | None = None) -> None:
+                 pool: PerceptionPool = INLINE, late_search: bool = False, budget: SearchBudget | None = None,
+                 appearance_frames: int = 0) -> None:
+        if isinstance(appearance_frames, bool) or not isinstance(appearance_frames, int) or appearance_frames < 0:
+            raise ValueError(f"appearance_frames must be an int >= 0, got {appearance_frames!r}")
         self.config = config
+        self.appearance_frames = appearance_frames
         self.detector = detector if detector is not None else LandmarkDetector()
         self.pool = pool
         self.late_search = late_search
@@ -290,6 +299,12 @@ class FaceTracker:
         points = self.detector.landmarks(gray, box)
         self._timed("landmarks", start)
         return points
+
+    def _describe(self, gray: np.ndarray, face: TrackedFace) -> np.ndarray:
+        start = time.perf_counter()
+        descriptor = describe(gray, face.landmarks)
+        self._timed("appearance", start)
+        return descriptor
 
     def _detect(self, image: np.ndarray, upsample: int) -> list[Box]:
         start = time.perf_counter()
@@ -413,7 +428,8 @@ class FaceTracker:
                    (t.track_id in searched and box_iou(box, searched[t.track_id][0]) > cfg.duplicate_iou)
                    for t in self._tracks):
                 continue
-            track = TrackedFace(self._next_id, box, np.zeros((NUM_LANDMARKS, 2), np.float32), LandmarkBuffer(cfg.window))
+            track = TrackedFace(self._next_id, box, np.zeros((NUM_LANDMARKS, 2), np.float32), LandmarkBuffer(cfg.window),
+                                appearance=AppearanceBuffer(self.appearance_frames) if self.appearance_frames else None)
             self._next_id += 1
             self._tracks.append(track)
             seen[track.track_id] = self._detected(gray, box)
@@ -488,6 +504,9 @@ class FaceTracker:
             if obs is not None:
                 seen[track.track_id] = obs
         faces = self._bookkeep(seen, timestamp_ms)
+        if self.appearance_frames and faces:
+            for face, descriptor in zip(faces, self.pool.map_faces(lambda f: self._describe(gray, f), faces)):
+                face.appearance.append(descriptor)
         if self._pending is not None and self._pending.tracks is None:  # started on this frame (or on one that failed)
             self._pending.tracks = {f.track_id: (f.box, f.landmarks) for f in faces}
         self._stage_ms["total"] = (time.perf_counter() - start) * 1000.0

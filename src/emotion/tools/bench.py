@@ -8,6 +8,7 @@ BENCHMARKS: dict[str, str] = {
     "perception": "tracked vs naive face tracking: frames/s, stage times, landmark difference",
     "e2e": "frames to published emotions through the whole pipeline",
     "temporal": "onset delay and held-label flips of the smoothing candidates on labelled sequences",
+    "heads": "group k-fold CV of the still heads (shape, shape + appearance) on prepared photos",
 }
 DESCRIPTION = "benchmarks: " + ", ".join(BENCHMARKS)
 

@@ -4,7 +4,8 @@ Runs the checkpoint (``.pt``) or its ONNX export (``.onnx``) through ``emotion.c
 own prediction path)
 on prepared windows and reports accuracy, macro-F1 and per-class precision/recall; with ``--out`` also
 metrics.json and confusion.png. Windows of another length are cut or start-padded to the model's window;
-classes are matched by name.
+classes are matched by name. A set with appearance descriptors (photos prepared by ``prepare``) gives them
+to a model with an appearance head.
 """
 
 import argparse
@@ -30,14 +31,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int_range(1, 65536), default=256, help="windows per forward pass")
 
 
-def predict_windows(classifier, landmarks: np.ndarray, batch_size: int, progress: bool = True) -> np.ndarray:
+def predict_windows(classifier, landmarks: np.ndarray, batch_size: int, progress: bool = True,
+                    appearance: np.ndarray | None = None) -> np.ndarray:
     """Class probabilities of every window, in batches.
 
-    Shape: landmarks (N, T, 68, 2) pixels -> (N, K) float32.
+    Shape: landmarks (N, T, 68, 2) pixels, appearance None or (N, DESCRIPTOR_SIZE) -> (N, K) float32.
     """
     if batch_size < 1:
         raise ValueError(f"batch size must be >= 1, got {batch_size}")
-    chunks = [classifier.predict(np.asarray(landmarks[i:i + batch_size], dtype=np.float32))
+    chunks = [classifier.predict(np.asarray(landmarks[i:i + batch_size], dtype=np.float32),
+                                 None if appearance is None else appearance[i:i + batch_size])
               for i in tqdm(range(0, len(landmarks), batch_size), desc="evaluate", unit="batch", disable=not progress)]
     return np.concatenate(chunks) if chunks else np.zeros((0, len(classifier.class_names)), np.float32)
 
@@ -55,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
         ws = to_class_order(fit_window(ws, classifier.window), tuple(classifier.class_names))
         if len(ws) == 0:
             raise ValueError(f"{args.data} holds no windows")
-        probs = predict_windows(classifier, ws.landmarks, args.batch_size, progress=not args.json)
+        probs = predict_windows(classifier, ws.landmarks, args.batch_size, progress=not args.json,
+                                appearance=ws.appearance)
     except (FileNotFoundError, ValueError) as exc:
         print(f"emotion evaluate: error: {exc}", file=sys.stderr)
         return 1

@@ -30,7 +30,8 @@ Layout (every section and key optional except ``[[sources]]``; see ``configs/tra
     [split]      val_fraction
     [augment]    AugmentConfig fields (emotion.training.augment)
     [optim]      OptimConfig fields
-    [geometry]   GeometryConfig fields: how the geometry head (model ``geometry_frames``) is fitted
+    [geometry]   GeometryConfig fields: how the geometry head (model ``geometry_frames``) and the appearance
+                 head (``appearance_frames``) are fitted
 
 Relative paths are resolved against the config file's folder. Unknown keys and bad values raise
 ``ConfigError`` naming the file and the key. With ``init`` set, the model, feature and normalisation
@@ -120,11 +121,13 @@ class OptimConfig:
 
 @dataclass(frozen=True)
 class GeometryConfig:
-    """How the geometry head is fitted after training (``emotion.training.geometry``); the model
-    config's ``geometry_frames`` says whether the network has one."""
+    """How the geometry head, and the appearance head with it, are fitted after training
+    (``emotion.training.geometry``); the model config's ``geometry_frames`` and ``appearance_frames`` say
+    whether the network has them."""
 
     photos_share: float = checked(0.9, _float(0.0, 1.0, lo_open=True))  # the real photos' share of the fit
     l2: float = checked(1e-4, nonnegative)            # on the standardised weights, added to the mean loss
+    appearance_l2: float = checked(1.0, nonnegative)  # the same for the appearance head's weights
     mirror: bool = checked(True, boolean)             # every photo also mirrored (left/right landmark swap)
     max_iter: int = checked(300, _int(1, 10_000))    # L-BFGS iterations
 

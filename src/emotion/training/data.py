@@ -71,7 +71,7 @@ def fit_window(ws: WindowSet, window: int) -> WindowSet:
         lm = ws.landmarks[:, t - window:]
     else:
         lm = np.concatenate([np.repeat(ws.landmarks[:, :1], window - t, axis=1), ws.landmarks], axis=1)
-    return WindowSet(lm, ws.labels, ws.groups, ws.class_names, dict(ws.meta, fitted_from=t))
+    return WindowSet(lm, ws.labels, ws.groups, ws.class_names, dict(ws.meta, fitted_from=t), ws.appearance)
 
 
 def to_class_order(ws: WindowSet, class_names: tuple[str, ...] = EMOTIONS) -> WindowSet:
@@ -83,7 +83,7 @@ def to_class_order(ws: WindowSet, class_names: tuple[str, ...] = EMOTIONS) -> Wi
     if missing:
         raise ValueError(f"window classes {missing} are not among the model's classes {list(class_names)}")
     remap = np.array([lookup[c.lower()] for c in ws.class_names], dtype=np.int64)
-    return WindowSet(ws.landmarks, remap[ws.labels], ws.groups, class_names, ws.meta)
+    return WindowSet(ws.landmarks, remap[ws.labels], ws.groups, class_names, ws.meta, ws.appearance)
 
 
 def synth_cache_path(src: SourceConfig, window: int, cache_dir: Path) -> Path:
@@ -162,7 +162,7 @@ def build_data(cfg: TrainConfig, cache_dir: Path, progress: bool = True) -> Trai
         else:
             val_mask = np.full(len(ws), src.split == "val")
         # groups are prefixed by source so equal names from two sources stay apart
-        ws = WindowSet(ws.landmarks, ws.labels, np.char.add(f"s{i}:", ws.groups), ws.class_names, ws.meta)
+        ws = WindowSet(ws.landmarks, ws.labels, np.char.add(f"s{i}:", ws.groups), ws.class_names, ws.meta, ws.appearance)
         if src.kind == "photos":
             train, val = _photo_split(src, cfg.window, val_mask, ws)
             photos.append(ws.subset(~val_mask))

@@ -12,6 +12,12 @@ It is fitted on its own, not on the network's residual: the network has been fit
 so its errors there say little about new people; the two experts fitted apart and summed are what the
 validation figures support (``weights/MODEL_CARD.md``). The features are standardised for the fit and
 the scaling is folded back into the weights, so the head reads the model input as it is.
+
+A model with an appearance head (``emotion.models.stgcn``) has it fitted in the same regression, on the
+photos' appearance descriptors (``emotion.appearance``; a mirrored photo's is the permuted descriptor),
+with its own L2 weight (``appearance_l2``: 1 764 texture values need more restraint than 136 shape
+values). The synthetic windows have no appearance; they enter with a standardised appearance of zero, which
+is what the head reads as "none seen", so the shape weights stay right for faces read from landmarks alone.
 """
 
 import dataclasses
@@ -20,6 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from emotion.appearance import mirror_descriptor
 from emotion.datasets.windows import WindowSet
 from emotion.features import FeatureConfig
 from emotion.normalize import NormalizationConfig
@@ -44,21 +51,65 @@ def shape_inputs(model: torch.nn.Module, windows: np.ndarray, norm: Normalizatio
     return model.geometry_input(make_batch(frames, norm, features))
 
 
-def _balanced(labels: np.ndarray, num_classes: int, total: float) -> torch.Tensor:
+def balanced_weights(labels: np.ndarray, num_classes: int, total: float) -> torch.Tensor:
     """Per-sample weights summing to ``total``, every class present with the same sum."""
     weights = class_loss_weights(labels, num_classes).numpy()[labels]
     return torch.from_numpy(weights * (total / weights.sum())).float()
 
 
+def fit_logistic(z: torch.Tensor, y: torch.Tensor, sample_weight: torch.Tensor, penalty: torch.Tensor,
+                 num_classes: int, max_iter: int) -> torch.nn.Linear:
+    """A weighted multinomial logistic regression by L-BFGS: the sum of ``sample_weight`` times each
+    sample's cross-entropy plus ``penalty`` times each input's squared weights (the bias is free).
+
+    Shape: z (N, D), y (N,) int64, sample_weight (N,), penalty (D,) -> Linear(D, num_classes).
+    """
+    linear = torch.nn.Linear(z.shape[1], num_classes)
+    torch.nn.init.zeros_(linear.weight)
+    torch.nn.init.zeros_(linear.bias)
+    optimizer = torch.optim.LBFGS(linear.parameters(), max_iter=max_iter, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        fit = (F.cross_entropy(linear(z), y, reduction="none") * sample_weight).sum()
+        loss = fit + (linear.weight.pow(2) * penalty).sum()
+        loss.backward()
+        return loss
+
+    with torch.enable_grad():
+        optimizer.step(closure)
+    return linear
+
+
+def _appearance_rows(stills: WindowSet, mirrored: bool) -> np.ndarray:
+    """The photos' appearance descriptors (their mirror images' after them when ``mirrored``).
+
+    Shape: -> (N or 2N, DESCRIPTOR_SIZE) float32.
+    """
+    if stills.appearance is None:
+        raise ValueError("the photos have no appearance descriptors (prepare them again with this version)")
+    rows = stills.appearance.astype(np.float32)
+    return np.concatenate([rows, mirror_descriptor(rows)]) if mirrored else rows
+
+
+def standardise(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and spread of each column (spread 1 where there is none)."""
+    mean, std = x.mean(dim=0), x.std(dim=0)
+    return mean, torch.where(std > MIN_STD, std, torch.ones_like(std))
+
+
 def fit_geometry_head(model: torch.nn.Module, photos: WindowSet, others: WindowSet, norm: NormalizationConfig,
                       features: FeatureConfig, config: GeometryConfig = GeometryConfig()) -> dict:
     """Fit ``model.geometry`` in place on real ``photos`` (stills) and ``others`` (training windows of the
-    other sources; may be empty), classes in the model's order. Returns a summary for the checkpoint.
+    other sources; may be empty), classes in the model's order; with ``model.appearance``, fit it in the
+    same logistic regression on the photos' appearance descriptors (the others have none: their
+    standardised appearance is zero, which the head reads as nothing). Returns a summary for the checkpoint.
     """
     if getattr(model, "geometry", None) is None:
         raise ValueError("the model has no geometry head (model config geometry_frames = 0)")
     if len(photos) == 0:
         raise ValueError("no real photos to fit the geometry head on (it needs a photos source)")
+    with_appearance = getattr(model, "appearance", None) is not None
     num_classes = model.geometry.out_features
     stills, labels = np.asarray(photos.landmarks[:, -1:], dtype=np.float32), np.asarray(photos.labels, np.int64)
     if config.mirror:
@@ -70,30 +121,31 @@ def fit_geometry_head(model: torch.nn.Module, photos: WindowSet, others: WindowS
                       1.0 - share))
     x = torch.cat([p[0] for p in parts])
     y = torch.from_numpy(np.concatenate([p[1] for p in parts]))
-    sample_weight = torch.cat([_balanced(p[1], num_classes, p[2]) for p in parts])
-    mean, std = x.mean(dim=0), x.std(dim=0)
-    std = torch.where(std > MIN_STD, std, torch.ones_like(std))
+    sample_weight = torch.cat([balanced_weights(p[1], num_classes, p[2]) for p in parts])
+    mean, std = standardise(x)
     z = (x - mean) / std
-    linear = torch.nn.Linear(z.shape[1], num_classes)
-    torch.nn.init.zeros_(linear.weight)
-    torch.nn.init.zeros_(linear.bias)
-    optimizer = torch.optim.LBFGS(linear.parameters(), max_iter=config.max_iter, line_search_fn="strong_wolfe")
-
-    def closure() -> torch.Tensor:
-        optimizer.zero_grad()
-        fit = (F.cross_entropy(linear(z), y, reduction="none") * sample_weight).sum()
-        loss = fit + config.l2 * linear.weight.pow(2).sum()
-        loss.backward()
-        return loss
-
-    with torch.enable_grad():
-        optimizer.step(closure)
+    n_photos, shape_size = len(parts[0][1]), z.shape[1]
+    penalty = torch.full((shape_size,), config.l2)
+    if with_appearance:
+        seen = torch.from_numpy(_appearance_rows(photos, config.mirror))
+        seen_mean, seen_std = standardise(seen)
+        looks = torch.zeros(len(z), seen.shape[1])
+        looks[:n_photos] = (seen - seen_mean) / seen_std
+        z = torch.cat([z, looks], dim=1)
+        penalty = torch.cat([penalty, torch.full((seen.shape[1],), config.appearance_l2)])
+    linear = fit_logistic(z, y, sample_weight, penalty, num_classes, config.max_iter)
     with torch.no_grad():
-        model.geometry.weight.copy_(linear.weight / std)
-        model.geometry.bias.copy_(linear.bias - (linear.weight / std) @ mean)
-        right = (model.geometry(x).argmax(1) == y).float()
-    n_photos = len(parts[0][1])
+        predicted = linear(z).argmax(1)
+        shape_weight = linear.weight[:, :shape_size] / std
+        model.geometry.weight.copy_(shape_weight)
+        model.geometry.bias.copy_(linear.bias - shape_weight @ mean)
+        if with_appearance:
+            seen_weight = linear.weight[:, shape_size:] / seen_std
+            model.appearance.weight.copy_(seen_weight)
+            model.appearance.bias.copy_(-(seen_weight @ seen_mean))
+    right = (predicted == y).float()
     return {"photos": len(photos), "other_windows": len(others), "photos_share": share,
+            "appearance": with_appearance,
             "photo_accuracy": round(float(right[:n_photos].mean()), 4),
             "other_accuracy": round(float(right[n_photos:].mean()), 4) if len(others) else None,
             "config": dataclasses.asdict(config)}

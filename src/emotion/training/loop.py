@@ -40,6 +40,7 @@ from emotion.paths import REPO_ROOT
 from emotion.training.config import TrainConfig, feature_config, model_config, norm_config
 from emotion.training.data import (TrainData, build_data, class_loss_weights, make_batch,
                                    sampling_probabilities, share_table)
+from emotion.models.deploy import has_appearance
 from emotion.training.geometry import fit_geometry_head
 from emotion.training.metrics import evaluate_predictions, format_report
 from emotion.training.plots import plot_confusion, plot_learning_curve
@@ -78,9 +79,9 @@ def setup_model(cfg: TrainConfig) -> RunSetup:
 
 
 def trained_parameters(model: torch.nn.Module) -> list[torch.nn.Parameter]:
-    """The parameters the optimiser updates: all but the geometry head's (fitted after training)."""
-    head = getattr(model, "geometry", None)
-    fitted = {id(p) for p in head.parameters()} if head is not None else set()
+    """The parameters the optimiser updates: all but the geometry and appearance heads' (fitted after training)."""
+    heads = [getattr(model, name, None) for name in ("geometry", "appearance")]
+    fitted = {id(p) for head in heads if head is not None for p in head.parameters()}
     return [p for p in model.parameters() if id(p) not in fitted]
 
 
@@ -101,11 +102,17 @@ def lr_lambda(cfg: TrainConfig, steps_per_epoch: int) -> Callable[[int], float]:
     return factor
 
 
-def predict_logits(model: torch.nn.Module, features: torch.Tensor, batch_size: int) -> torch.Tensor:
-    """Eval-mode logits in batches. Shape: features (N, C, T, V) -> (N, K)."""
+def predict_logits(model: torch.nn.Module, features: torch.Tensor, batch_size: int,
+                   appearance: torch.Tensor | None = None) -> torch.Tensor:
+    """Eval-mode logits in batches; ``appearance`` goes to a model with an appearance head.
+
+    Shape: features (N, C, T, V), appearance (N, DESCRIPTOR_SIZE) -> (N, K).
+    """
     model.eval()
+    seen = appearance if has_appearance(model) else None
     with torch.no_grad():
-        return torch.cat([model(features[i:i + batch_size]) for i in range(0, len(features), batch_size)])
+        return torch.cat([model(features[i:i + batch_size], *(() if seen is None else (seen[i:i + batch_size],)))
+                          for i in range(0, len(features), batch_size)])
 
 
 def _loss(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, smoothing: float,
@@ -159,6 +166,7 @@ class Trainer:
         self.loss_weight = class_loss_weights(self.data.train.labels, NUM_CLASSES) if o.balance == "loss" else None
         self.val_x = make_batch(self.data.val.landmarks, self.setup.norm_config, self.setup.feature_config)
         self.val_y = torch.as_tensor(self.data.val.labels)
+        self.val_appearance = torch.from_numpy(self.data.val.appearance_or_zeros())
         self.history: list[dict] = []
         self.best_score, self.best_epoch, self.epoch = -1.0, 0, 0
         self.elapsed_s = 0.0
@@ -255,7 +263,7 @@ class Trainer:
         windows, adds one report per source under ``parts`` and the selection score ``score``: the mean
         over the parts of their class-balanced macro-F1, so neither a large source nor a common class can
         hide a small one."""
-        logits = predict_logits(model or self.model, self.val_x, self.cfg.optim.eval_batch_size)
+        logits = predict_logits(model or self.model, self.val_x, self.cfg.optim.eval_batch_size, self.val_appearance)
         loss = float(F.cross_entropy(logits, self.val_y))
         predicted, truth = logits.argmax(1).numpy(), self.val_y.numpy()
         rep = evaluate_predictions(truth, predicted, EMOTIONS)
@@ -306,7 +314,8 @@ class Trainer:
         return None
 
     def _fit_geometry(self, best) -> dict | None:
-        """Fit best.pt's geometry head (if it has one) and save it; the validation of the network alone."""
+        """Fit best.pt's geometry head (and appearance head, if it has them) and save it; the validation of
+        the network alone."""
         head = getattr(best.model, "geometry", None)
         if head is None:
             return None
@@ -314,8 +323,10 @@ class Trainer:
             self.log("no real photos in this run: the geometry head is kept as the init checkpoint has it")
             return None
         with torch.no_grad():
-            head.weight.zero_()
-            head.bias.zero_()
+            for layer in (head, getattr(best.model, "appearance", None)):
+                if layer is not None:
+                    layer.weight.zero_()
+                    layer.bias.zero_()
         network_alone, _ = self.validate(best.model)
         photo_sources = [i for i, src in enumerate(self.cfg.sources) if src.kind == "photos"]
         others = self.data.train.subset(~np.isin(self.data.sources, photo_sources))
@@ -323,7 +334,8 @@ class Trainer:
                                     self.cfg.geometry)
         save_checkpoint(self.out / "best.pt", best.model, best.model_config, best.feature_config, best.norm_config,
                         EMOTIONS, {**best.extra, "geometry": summary})
-        self.log(f"geometry head fitted on {summary['photos']} photos and {summary['other_windows']} other windows")
+        heads = "geometry and appearance heads" if summary["appearance"] else "geometry head"
+        self.log(f"{heads} fitted on {summary['photos']} photos and {summary['other_windows']} other windows")
         return network_alone
 
     def finish(self, reason: str) -> dict:

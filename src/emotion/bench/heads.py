@@ -1,0 +1,98 @@
+"""`python -m emotion bench heads --stills PHOTOS.npz`: how well the still heads' regression reads photos of
+people it was not fitted on, by group k-fold cross-validation, with and without the appearance head.
+
+The regression is the one ``train`` fits after the epochs (``emotion.training.geometry``: class-balanced,
+L2 on standardised inputs, each training photo also mirrored), here on the photos alone and without the
+network, so it can be scored on every photo once: each fold is fitted on the other folds' groups
+(people, near-duplicates) and predicts its own. This is how the default ``appearance_l2`` was chosen
+(``weights/MODEL_CARD.md``); with thousands of photos per class pooled it is far steadier than the 21
+Sad photos of the training run's validation.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from emotion.tools.preflight import int_range
+
+DESCRIPTION = "group k-fold CV of the still heads (shape, shape + appearance) on prepared photos"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stills", type=Path, required=True, help="photos from prepare (with appearance)")
+    parser.add_argument("--appearance-l2", type=float, nargs="+", default=[0.03, 0.1, 0.3],
+                        help="appearance head L2 weights to score (default: 0.03 0.1 0.3)")
+    parser.add_argument("--l2", type=float, default=None, help="the shape weights' L2 (default: GeometryConfig's)")
+    parser.add_argument("--folds", type=int_range(2, 20), default=5)
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+
+
+def cross_validate(stills, appearance_l2: float | None, l2: float, folds: int, seed: int = 0) -> np.ndarray:
+    """Out-of-fold predicted classes of every still; ``appearance_l2`` None: shape only.
+
+    Shape: stills WindowSet (N, 1, 68, 2) -> (N,) int.
+    """
+    from emotion.appearance import mirror_descriptor
+    from emotion.normalize import normalize_landmarks
+    from emotion.training.augment import mirror
+    from emotion.training.geometry import balanced_weights, fit_logistic, standardise
+
+    frames = np.asarray(stills.landmarks[:, -1:], np.float32)
+    shapes = [normalize_landmarks(x[:, 0]).reshape(len(x), -1) for x in (frames, mirror(frames))]
+    columns = [np.concatenate(shapes, axis=1)]
+    penalties = [np.full(shapes[0].shape[1], l2)]
+    if appearance_l2 is not None:
+        if stills.appearance is None:
+            raise ValueError("the stills have no appearance descriptors (prepare them again with this version)")
+        looks = stills.appearance.astype(np.float32)
+        columns.append(np.concatenate([looks, mirror_descriptor(looks)], axis=1))
+        penalties.append(np.full(looks.shape[1], appearance_l2))
+    # per photo: [shape, mirrored shape] then [appearance, mirrored appearance]; split into the two rows
+    own = np.hstack([c[:, :c.shape[1] // 2] for c in columns])
+    mirrored = np.hstack([c[:, c.shape[1] // 2:] for c in columns])
+    penalty = torch.from_numpy(np.concatenate(penalties)).float()
+    groups = np.unique(stills.groups, return_inverse=True)[1]
+    fold = np.random.default_rng(seed).integers(0, folds, groups.max() + 1)[groups]
+    predicted = np.zeros(len(stills), np.int64)
+    classes = len(stills.class_names)
+    for k in range(folds):
+        train, test = fold != k, fold == k
+        x = torch.from_numpy(np.concatenate([own[train], mirrored[train]]))
+        y = np.concatenate([stills.labels[train]] * 2)
+        mean, std = standardise(x)
+        linear = fit_logistic((x - mean) / std, torch.from_numpy(y), balanced_weights(y, classes, 1.0), penalty,
+                              classes, 300)
+        with torch.no_grad():
+            predicted[test] = linear((torch.from_numpy(own[test]) - mean) / std).argmax(1).numpy()
+    return predicted
+
+
+def run(args: argparse.Namespace) -> int:
+    from emotion.datasets.windows import WindowSet
+    from emotion.training.config import GeometryConfig
+    from emotion.training.metrics import evaluate_predictions
+
+    try:
+        stills = WindowSet.load(args.stills)
+        l2 = GeometryConfig().l2 if args.l2 is None else args.l2
+        rows = {}
+        for appearance_l2 in [None, *args.appearance_l2]:
+            name = "shape" if appearance_l2 is None else f"shape + appearance (l2 {appearance_l2:g})"
+            rep = evaluate_predictions(stills.labels, cross_validate(stills, appearance_l2, l2, args.folds),
+                                       stills.class_names)
+            rows[name] = rep
+            if not args.json:
+                recall = " ".join(f"{c} {rep['per_class'][c]['recall']:.3f}" for c in stills.class_names)
+                print(f"{name:32s} accuracy {rep['accuracy']:.3f} macro-F1 {rep['macro_f1']:.3f} "
+                      f"balanced {rep['balanced_macro_f1']:.3f} | recall {recall}", flush=True)
+    except (OSError, ValueError) as exc:
+        print(f"emotion bench heads: error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({name: {k: rep[k] for k in ("accuracy", "macro_f1", "balanced_macro_f1", "per_class")}
+                          for name, rep in rows.items()}, indent=2))
+    return 0
