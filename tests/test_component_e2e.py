@@ -162,7 +162,8 @@ def test_worker_keeps_newest_frame_and_batches_cameras(make_worker, clip, monkey
     _, frames = clip
     calls = []
     predict = worker.classifier.predict
-    monkeypatch.setattr(worker.classifier, "predict", lambda windows: calls.append(len(windows)) or predict(windows))
+    monkeypatch.setattr(worker.classifier, "predict",
+                        lambda windows, *appearance: calls.append(len(windows)) or predict(windows, *appearance))
     push(worker, frames[0], camera_id=1, alivetime=1)
     push(worker, frames[1], camera_id=1, alivetime=2)                    # replaces the first: dropped
     push(worker, frames[2], camera_id=2, alivetime=3)
