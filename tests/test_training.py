@@ -419,3 +419,7 @@ def test_appearance_head_is_fitted_with_the_geometry_head_on_the_photos_descript
             torch.testing.assert_close(b.model.state_dict()[key], value, msg=key)
     assert b.model.appearance.weight.abs().sum() > 0 and b.extra["geometry"]["appearance"] is True
     assert metrics["validation"]["accuracy"] >= 0.9 > shape_only["validation"]["accuracy"]
+    WindowSet(_faces(n, 1, 7), labels, np.array([f"p{i // 2}" for i in range(n)])).save(tmp_path / "stills.npz")
+    with pytest.raises(ValueError, match="prepare them again"):   # refused before the epochs, not after them
+        train(load_config(_write(tmp_path, base + "appearance_frames = 2\n")), tmp_path / "old", progress=False,
+              log=lambda msg: None)

@@ -154,6 +154,9 @@ class Trainer:
         if getattr(self.model, "geometry", None) is not None and self.data.photos is None and cfg.init is None:
             raise ValueError("the geometry head (model geometry_frames) is fitted on real photos: add a photos "
                              "source or set [model] geometry_frames = 0")
+        if has_appearance(self.model) and self.data.photos is not None and self.data.photos.appearance is None:
+            raise ValueError("the appearance head (model appearance_frames) is fitted on the photos' appearance "
+                             "descriptors, and these photos have none: prepare them again with this version")
         o = cfg.optim
         self.samples = o.samples_per_epoch or len(self.data.train)
         self.steps_per_epoch = max(1, self.samples // o.batch_size)
