@@ -31,10 +31,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from emotion.appearance import describe
 from emotion.classes import class_from_alias
 from emotion.datasets.csvfile import read_table
 from emotion.datasets.extraction import LandmarkExtractor
-from emotion.appearance import describe
 from emotion.datasets.video import IMAGE_SUFFIXES, read_image
 from emotion.datasets.windows import WindowSet
 from emotion.normalize import normalize_landmarks

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from emotion.appearance import mirror_descriptor
 from emotion.datasets.windows import WindowSet
 from emotion.features import FeatureConfig
+from emotion.models.deploy import has_appearance
 from emotion.normalize import NormalizationConfig
 from emotion.training.augment import mirror
 from emotion.training.config import GeometryConfig
@@ -109,7 +110,7 @@ def fit_geometry_head(model: torch.nn.Module, photos: WindowSet, others: WindowS
         raise ValueError("the model has no geometry head (model config geometry_frames = 0)")
     if len(photos) == 0:
         raise ValueError("no real photos to fit the geometry head on (it needs a photos source)")
-    with_appearance = getattr(model, "appearance", None) is not None
+    with_appearance = has_appearance(model)
     num_classes = model.geometry.out_features
     stills, labels = np.asarray(photos.landmarks[:, -1:], dtype=np.float32), np.asarray(photos.labels, np.int64)
     if config.mirror:
