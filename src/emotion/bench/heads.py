@@ -36,24 +36,20 @@ def cross_validate(stills, appearance_l2: float | None, l2: float, folds: int, s
 
     Shape: stills WindowSet (N, 1, 68, 2) -> (N,) int.
     """
-    from emotion.appearance import mirror_descriptor
     from emotion.normalize import normalize_landmarks
-    from emotion.training.augment import mirror
-    from emotion.training.geometry import balanced_weights, fit_logistic, standardise
+    from emotion.training.geometry import balanced_weights, fit_logistic, photo_rows, standardise
 
-    frames = np.asarray(stills.landmarks[:, -1:], np.float32)
-    shapes = [normalize_landmarks(x[:, 0]).reshape(len(x), -1) for x in (frames, mirror(frames))]
-    columns = [np.concatenate(shapes, axis=1)]
-    penalties = [np.full(shapes[0].shape[1], l2)]
-    if appearance_l2 is not None:
-        if stills.appearance is None:
-            raise ValueError("the stills have no appearance descriptors (prepare them again with this version)")
-        looks = stills.appearance.astype(np.float32)
-        columns.append(np.concatenate([looks, mirror_descriptor(looks)], axis=1))
+    def shape_of(frames: np.ndarray) -> np.ndarray:
+        return normalize_landmarks(frames[:, 0]).reshape(len(frames), -1)
+
+    shapes, looks, labels = photo_rows(stills, shape_of, mirrored=True, appearance=appearance_l2 is not None)
+    n = len(stills)
+    columns, penalties = [shapes], [np.full(shapes.shape[1], l2)]
+    if looks is not None:
+        columns.append(looks)
         penalties.append(np.full(looks.shape[1], appearance_l2))
-    # per photo: [shape, mirrored shape] then [appearance, mirrored appearance]; split into the two rows
-    own = np.hstack([c[:, :c.shape[1] // 2] for c in columns])
-    mirrored = np.hstack([c[:, c.shape[1] // 2:] for c in columns])
+    rows = np.hstack(columns)
+    own, mirrored = rows[:n], rows[n:]            # each photo, then its mirror image
     penalty = torch.from_numpy(np.concatenate(penalties)).float()
     groups = np.unique(stills.groups, return_inverse=True)[1]
     fold = np.random.default_rng(seed).integers(0, folds, groups.max() + 1)[groups]
@@ -62,7 +58,7 @@ def cross_validate(stills, appearance_l2: float | None, l2: float, folds: int, s
     for k in range(folds):
         train, test = fold != k, fold == k
         x = torch.from_numpy(np.concatenate([own[train], mirrored[train]]))
-        y = np.concatenate([stills.labels[train]] * 2)
+        y = np.concatenate([labels[:n][train]] * 2)
         mean, std = standardise(x)
         linear = fit_logistic((x - mean) / std, torch.from_numpy(y), balanced_weights(y, classes, 1.0), penalty,
                               classes, 300)

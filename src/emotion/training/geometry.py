@@ -21,6 +21,7 @@ is what the head reads as "none seen", so the shape weights stay right for faces
 """
 
 import dataclasses
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -82,15 +83,25 @@ def fit_logistic(z: torch.Tensor, y: torch.Tensor, sample_weight: torch.Tensor, 
     return linear
 
 
-def _appearance_rows(stills: WindowSet, mirrored: bool) -> np.ndarray:
-    """The photos' appearance descriptors (their mirror images' after them when ``mirrored``).
+def photo_rows(photos: WindowSet, shape_of: Callable[[np.ndarray], np.ndarray], mirrored: bool,
+               appearance: bool) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """The still heads' rows for real photos, as ``fit_geometry_head`` and ``bench heads`` fit them: each
+    photo's shape (``shape_of`` its one-frame window) and, with ``appearance``, its descriptor; with
+    ``mirrored``, every photo's mirror image after all the photos (a mirrored descriptor is a permutation).
 
-    Shape: -> (N or 2N, DESCRIPTOR_SIZE) float32.
+    Shape: photos (N, T, 68, 2) -> shapes (M, D), appearance (M, DESCRIPTOR_SIZE) or None, labels (M,);
+    M = 2N when mirrored, else N.
     """
-    if stills.appearance is None:
-        raise ValueError("the photos have no appearance descriptors (prepare them again with this version)")
-    rows = stills.appearance.astype(np.float32)
-    return np.concatenate([rows, mirror_descriptor(rows)]) if mirrored else rows
+    stills, labels = np.asarray(photos.landmarks[:, -1:], np.float32), np.asarray(photos.labels, np.int64)
+    looks = None
+    if appearance:
+        if photos.appearance is None:
+            raise ValueError("the photos have no appearance descriptors (prepare them again with this version)")
+        looks = photos.appearance.astype(np.float32)
+    if mirrored:
+        stills, labels = np.concatenate([stills, mirror(stills)]), np.concatenate([labels, labels])
+        looks = None if looks is None else np.concatenate([looks, mirror_descriptor(looks)])
+    return np.asarray(shape_of(stills), np.float32), looks, labels
 
 
 def standardise(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -112,11 +123,10 @@ def fit_geometry_head(model: torch.nn.Module, photos: WindowSet, others: WindowS
         raise ValueError("no real photos to fit the geometry head on (it needs a photos source)")
     with_appearance = has_appearance(model)
     num_classes = model.geometry.out_features
-    stills, labels = np.asarray(photos.landmarks[:, -1:], dtype=np.float32), np.asarray(photos.labels, np.int64)
-    if config.mirror:
-        stills, labels = np.concatenate([stills, mirror(stills)]), np.concatenate([labels, labels])
+    shapes, seen, labels = photo_rows(photos, lambda stills: shape_inputs(model, stills, norm, features).numpy(),
+                                      config.mirror, with_appearance)
     share = config.photos_share if len(others) else 1.0
-    parts = [(shape_inputs(model, stills, norm, features), labels, share)]
+    parts = [(torch.from_numpy(shapes), labels, share)]
     if len(others):
         parts.append((shape_inputs(model, others.landmarks, norm, features), np.asarray(others.labels, np.int64),
                       1.0 - share))
@@ -128,7 +138,7 @@ def fit_geometry_head(model: torch.nn.Module, photos: WindowSet, others: WindowS
     n_photos, shape_size = len(parts[0][1]), z.shape[1]
     penalty = torch.full((shape_size,), config.l2)
     if with_appearance:
-        seen = torch.from_numpy(_appearance_rows(photos, config.mirror))
+        seen = torch.from_numpy(seen)
         seen_mean, seen_std = standardise(seen)
         looks = torch.zeros(len(z), seen.shape[1])
         looks[:n_photos] = (seen - seen_mean) / seen_std
