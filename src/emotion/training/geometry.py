@@ -86,7 +86,7 @@ def fit_logistic(z: torch.Tensor, y: torch.Tensor, sample_weight: torch.Tensor, 
 def photo_rows(photos: WindowSet, shape_of: Callable[[np.ndarray], np.ndarray], mirrored: bool,
                appearance: bool) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """The still heads' rows for real photos, as ``fit_geometry_head`` and ``bench heads`` fit them: each
-    photo's shape (``shape_of`` its one-frame window) and, with ``appearance``, its descriptor; with
+    photo's shape (``shape_of`` applied to its one-frame window) and, with ``appearance``, its descriptor; with
     ``mirrored``, every photo's mirror image after all the photos (a mirrored descriptor is a permutation).
 
     Shape: photos (N, T, 68, 2) -> shapes (M, D), appearance (M, DESCRIPTOR_SIZE) or None, labels (M,);
