@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from emotion.appearance import DESCRIPTOR_SIZE
 from emotion.checkpoint import FORMAT_VERSION, CheckpointError, load_checkpoint, save_checkpoint
 from emotion.classes import EMOTIONS
 from emotion.features import FeatureConfig
@@ -125,3 +126,15 @@ def test_shipped_weights_load_and_their_configs_round_trip_unchanged():
     for key, config in (("model_config", ckpt.model_config), ("feature_config", ckpt.feature_config),
                         ("norm_config", ckpt.norm_config)):
         assert config.to_dict() == data[key], key
+
+
+def test_an_appearance_head_for_other_descriptors_is_refused_by_name(tmp_path):
+    config = ModelConfig(blocks=((8, 2), (16, 2)), window=20, geometry_frames=4, appearance_frames=4)
+    model = build_model(config, FEAT.channels, len(EMOTIONS))
+    path = save_checkpoint(tmp_path / "m.pt", model, config, FEAT, NORM, EMOTIONS, {})
+    load_checkpoint(path)
+    state = torch.load(path, weights_only=True)["state_dict"]
+    state["appearance.weight"] = state["appearance.weight"][:, :1764]   # the 64-pixel crop's descriptor
+    _rewrite(path, state_dict=state)
+    with pytest.raises(CheckpointError, match=f"appearance head for 1764-value descriptors.*computes {DESCRIPTOR_SIZE}"):
+        load_checkpoint(path)

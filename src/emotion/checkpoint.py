@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from emotion.appearance import DESCRIPTOR_SIZE
 from emotion.atomic import write_atomic
 from emotion.classes import check_class_names
 from emotion.features import FeatureConfig
@@ -113,12 +114,21 @@ def load_checkpoint(path: str | Path, class_names: Sequence[str] | None = None) 
         raise CheckpointError(f"{path} predicts classes {list(names)}, expected {list(class_names)}")
     _check_graph(path, data["graph"])
     model = build_model(model_config, feature_config.channels, len(names))
+    _check_descriptor(path, data["state_dict"])
     try:
         model.load_state_dict(data["state_dict"])
     except (RuntimeError, TypeError, AttributeError) as exc:
         raise CheckpointError(f"{path}: weights do not match its model config: {_first_lines(exc)}") from exc
     return Checkpoint(model.eval(), model_config, feature_config, norm_config, names, dict(data["extra"]),
                       data["format_version"])
+
+
+def _check_descriptor(path: Path, state: object) -> None:
+    """An appearance head must read descriptors of this version's length (``emotion.appearance``)."""
+    weight = state.get("appearance.weight") if isinstance(state, dict) else None
+    if isinstance(weight, torch.Tensor) and weight.ndim == 2 and weight.shape[1] != DESCRIPTOR_SIZE:
+        raise CheckpointError(f"{path} has an appearance head for {weight.shape[1]}-value descriptors; this version "
+                              f"computes {DESCRIPTOR_SIZE} (emotion.appearance): train it again with this version")
 
 
 def _check_graph(path: Path, stored: object) -> None:

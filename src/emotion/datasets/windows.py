@@ -52,7 +52,9 @@ class WindowSet:
         if self.appearance is not None:
             self.appearance = np.asarray(self.appearance)
             if self.appearance.shape != (n, DESCRIPTOR_SIZE):
-                raise ValueError(f"appearance must be ({n}, {DESCRIPTOR_SIZE}), got {self.appearance.shape}")
+                stale = self.appearance.ndim == 2 and len(self.appearance) == n
+                raise ValueError(f"appearance must be ({n}, {DESCRIPTOR_SIZE}), got {self.appearance.shape}"
+                                 + (": descriptors of another version (prepare the photos again)" if stale else ""))
         if n and (self.labels.min() < 0 or self.labels.max() >= len(self.class_names)):
             raise ValueError(f"labels must lie in [0, {len(self.class_names)}), got {self.labels.min()}..{self.labels.max()}")
 
