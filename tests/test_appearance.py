@@ -94,6 +94,19 @@ def test_appearance_buffer_averages_the_last_descriptors():
         AppearanceBuffer(0)
 
 
+def test_appearance_buffer_averages_the_descriptors_of_its_last_frames_however_many_were_described():
+    buffer = AppearanceBuffer(4)
+    for frame, value in ((0, 1.0), (2, 2.0), (3, 4.0)):
+        buffer.append(np.full(DESCRIPTOR_SIZE, value), frame)
+    assert len(buffer) == 3 and np.allclose(buffer.mean(), 7.0 / 3)
+    buffer.append(np.full(DESCRIPTOR_SIZE, 6.0), 6)          # frames 3..6: 0 and 2 are out
+    assert len(buffer) == 2 and np.allclose(buffer.mean(), 5.0)
+    buffer.append(np.full(DESCRIPTOR_SIZE, 8.0), 20)         # a face described again after a long gap
+    assert len(buffer) == 1 and np.allclose(buffer.mean(), 8.0)
+    with pytest.raises(ValueError, match="increase"):
+        buffer.append(np.zeros(DESCRIPTOR_SIZE), 20)
+
+
 def _model_with_appearance():
     torch.manual_seed(0)
     config = dataclasses.replace(COMPACT, geometry_frames=6, appearance_frames=4)
@@ -102,6 +115,16 @@ def _model_with_appearance():
         model.appearance.weight.normal_(0, 0.05)
         model.appearance.bias.normal_(0, 0.5)
     return config, model
+
+
+def _engine_with_appearance(tmp_path):
+    """An engine on the component's tracker settings running ``_model_with_appearance``'s model."""
+    from emotion.engine import EmotionEngine
+    from emotion.perception.tracking import load_tracker_config
+
+    config, model = _model_with_appearance()
+    checkpoint = save_checkpoint(tmp_path / "look.pt", model, config, FeatureConfig(), NormalizationConfig(), EMOTIONS)
+    return EmotionEngine(EmotionClassifier.from_checkpoint(checkpoint), load_tracker_config())
 
 
 def test_the_appearance_head_adds_its_logits_and_nothing_for_a_zero_descriptor():
@@ -181,13 +204,9 @@ def test_a_tracker_that_describes_faces_keeps_their_last_descriptors():
 @needs_media
 def test_the_engine_gives_a_model_with_an_appearance_head_each_face_s_mean_descriptor(tmp_path):
     from emotion.datasets.video import iter_frames
-    from emotion.engine import EmotionEngine
-    from emotion.perception.tracking import load_tracker_config
 
-    config, model = _model_with_appearance()
-    checkpoint = save_checkpoint(tmp_path / "look.pt", model, config, FeatureConfig(), NormalizationConfig(), EMOTIONS)
-    classifier = EmotionClassifier.from_checkpoint(checkpoint)
-    engine = EmotionEngine(classifier, load_tracker_config())
+    engine = _engine_with_appearance(tmp_path)
+    classifier = engine.classifier
     for index, timestamp, frame in iter_frames(shared_media("single_face.mp4")):
         engine.process(frame, int(timestamp))
         if index == 6:
@@ -214,3 +233,24 @@ def test_bench_heads_cross_validation_reads_what_the_appearance_carries():
     assert with_looks > 0.95 and shape_only < 0.5
     with pytest.raises(ValueError, match="appearance"):
         cross_validate(WindowSet(faces, labels, stills.groups), 0.1, 1e-4, folds=3)
+
+
+@needs_media
+def test_at_a_cadence_the_engine_describes_a_face_on_the_frames_it_classifies_it_on_only(tmp_path):
+    from emotion.cadence import CadenceConfig, ClassifyCadence
+    from emotion.datasets.video import iter_frames
+    from emotion.engine import FrameJob, process_frames
+
+    engine = _engine_with_appearance(tmp_path)
+    cadence = ClassifyCadence(CadenceConfig(every=3))
+    classified = []
+    for index, timestamp, frame in iter_frames(shared_media("single_face.mp4")):
+        result = process_frames([FrameJob(engine, frame, int(timestamp))], cadence=cadence)
+        classified.append(result.classified)
+        if index == 11:
+            break
+    face = engine.tracker.tracks[0]
+    assert 3 <= sum(classified) <= 5 < len(classified)       # a new track at once, then every third frame
+    assert len(face.appearance) == 2                          # 4 frames of appearance hold 2 classified ones
+    described_ms = engine.tracker.track(frame, int(timestamp) + 33, describe_face=lambda f: False).stage_ms
+    assert described_ms["appearance"] == 0.0 and described_ms["landmarks"] > 0

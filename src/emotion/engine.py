@@ -74,10 +74,12 @@ class EmotionEngine:
         """Per track: its last probabilities and the frames since they were computed."""
         self._tick = 0
 
-    def track(self, frame_bgr: np.ndarray, timestamp_ms: int) -> TrackResult:
-        """Run perception on a frame: the faces seen in it and the time per stage."""
-        result = self.tracker.track(frame_bgr, timestamp_ms)
+    def track(self, frame_bgr: np.ndarray, timestamp_ms: int, every: int = 1) -> TrackResult:
+        """Run perception on a frame: the faces seen in it and the time per stage. With the cadence
+        ``every``, a model with an appearance head gets the faces described on the frames they are
+        classified on (``due``) only, so describing costs what the model call does, 1/k of the frames."""
         self._tick += 1
+        result = self.tracker.track(frame_bgr, timestamp_ms, describe_face=lambda face: self.due(face, every))
         live = {t.track_id for t in self.tracker.tracks}
         for table in (self._smoothers, self._last):
             for track_id in [t for t in table if t not in live]:
@@ -133,8 +135,8 @@ def process_frames(jobs: Sequence[FrameJob], pool: PerceptionPool = INLINE,
         raise ValueError("process_frames needs engines that share one classifier")
     if len({id(job.engine) for job in jobs}) != len(jobs):
         raise ValueError("process_frames takes one frame per engine")
-    tracked = pool.map_cameras(lambda job: job.engine.track(job.frame, job.timestamp_ms), jobs)
     every = cadence.every if cadence is not None else 1
+    tracked = pool.map_cameras(lambda job: job.engine.track(job.frame, job.timestamp_ms, every), jobs)
     due = [[job.engine.due(face, every) for face in result.faces] for job, result in zip(jobs, tracked)]
     chosen_faces = [face for result, flags in zip(tracked, due) for face, flag in zip(result.faces, flags) if flag]
     windows = [face.buffer.window(pad=True) for face in chosen_faces]

@@ -75,29 +75,41 @@ class LandmarkBuffer:
 class AppearanceBuffer:
     """The appearance descriptors (``emotion.appearance``) of a face's last ``capacity`` frames.
 
+    A face need not be described on every frame (the engine describes it on the frames it is classified
+    on): each descriptor is kept with its frame's index, and ``mean`` averages those of the ``capacity``
+    frames up to the newest, however many of them were described.
+
     Shape: each descriptor (DESCRIPTOR_SIZE,); ``mean()`` (DESCRIPTOR_SIZE,) float32.
     """
 
     def __init__(self, capacity: int) -> None:
         if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
             raise ValueError(f"buffer capacity must be a positive int, got {capacity!r}")
-        self._descriptors: deque[np.ndarray] = deque(maxlen=capacity)
+        self.capacity = capacity
+        self._descriptors: deque[tuple[int, np.ndarray]] = deque(maxlen=capacity)
 
     def __len__(self) -> int:
         return len(self._descriptors)
 
-    def append(self, descriptor: np.ndarray) -> None:
-        """Add the newest frame's descriptor, dropping the oldest when full."""
+    def append(self, descriptor: np.ndarray, frame: int | None = None) -> None:
+        """Add the descriptor of frame ``frame`` (default: the frame after the newest), dropping those more
+        than ``capacity`` frames older. Frames must increase."""
         values = np.asarray(descriptor, dtype=np.float32)
         if values.shape != (DESCRIPTOR_SIZE,) or not np.isfinite(values).all():
             raise ValueError(f"expected a finite descriptor of shape ({DESCRIPTOR_SIZE},), got {values.shape}")
-        self._descriptors.append(values)
+        newest = self._descriptors[-1][0] if self._descriptors else None
+        frame = (0 if newest is None else newest + 1) if frame is None else int(frame)
+        if newest is not None and frame <= newest:
+            raise ValueError(f"descriptor frames must increase: {frame} after {newest}")
+        self._descriptors.append((frame, values))
+        while self._descriptors[0][0] <= frame - self.capacity:
+            self._descriptors.popleft()
 
     def mean(self) -> np.ndarray:
         """The mean of the held descriptors; zeros (none seen) when empty."""
         if not self._descriptors:
             return np.zeros(DESCRIPTOR_SIZE, np.float32)
-        return np.mean(self._descriptors, axis=0, dtype=np.float32)
+        return np.mean([values for _, values in self._descriptors], axis=0, dtype=np.float32)
 
     def clear(self) -> None:
         self._descriptors.clear()

@@ -35,7 +35,7 @@ import time
 from concurrent.futures import Future
 from dataclasses import Field, dataclass, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import cv2
 import numpy as np
@@ -244,8 +244,9 @@ class FaceTracker:
     ends instead of the next one (never waits for it; what is applied when then depends on timing).
     ``budget``: searches report their time to it and wait ``budget.stretch`` times ``detect_every``
     frames apart (the live component's ``SearchBudget``; none: every ``detect_every`` frames).
-    ``appearance_frames``: each face seen in a frame is also described (``emotion.appearance``) and its
-    last this many descriptors kept (``TrackedFace.appearance``); 0 (the default) describes nothing.
+    ``appearance_frames``: the faces seen in a frame are also described (``emotion.appearance``; all, or
+    those ``track``'s ``describe_face`` picks) and the descriptors of their last this many frames kept
+    (``TrackedFace.appearance``); 0 (the default) describes nothing.
     """
 
     def __init__(self, config: TrackerConfig = TrackerConfig(), detector: LandmarkDetector | None = None,
@@ -476,8 +477,10 @@ class FaceTracker:
         """Track one frame; the faces seen in it, by track id. Shape: as ``track``."""
         return self.track(frame_bgr, timestamp_ms).faces
 
-    def track(self, frame_bgr: np.ndarray, timestamp_ms: int) -> TrackResult:
-        """Track one frame: the faces seen in it, by track id, and the time each stage took.
+    def track(self, frame_bgr: np.ndarray, timestamp_ms: int,
+              describe_face: Callable[[TrackedFace], bool] | None = None) -> TrackResult:
+        """Track one frame: the faces seen in it, by track id, and the time each stage took. With
+        ``appearance_frames``, the faces for which ``describe_face`` holds (default: all) are described.
 
         Shape: frame_bgr (H, W, 3) uint8 BGR (or (H, W) uint8 gray).
         """
@@ -504,9 +507,9 @@ class FaceTracker:
             if obs is not None:
                 seen[track.track_id] = obs
         faces = self._bookkeep(seen, timestamp_ms)
-        if self.appearance_frames and faces:
-            for face, descriptor in zip(faces, self.pool.map_faces(lambda f: self._describe(gray, f), faces)):
-                face.appearance.append(descriptor)
+        described = [f for f in faces if describe_face is None or describe_face(f)] if self.appearance_frames else []
+        for face, descriptor in zip(described, self.pool.map_faces(lambda f: self._describe(gray, f), described)):
+            face.appearance.append(descriptor, self._frame_index)
         if self._pending is not None and self._pending.tracks is None:  # started on this frame (or on one that failed)
             self._pending.tracks = {f.track_id: (f.box, f.landmarks) for f in faces}
         self._stage_ms["total"] = (time.perf_counter() - start) * 1000.0
