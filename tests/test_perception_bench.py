@@ -4,8 +4,9 @@ import json
 
 import pytest
 
+from emotion.classifier import load_classifier
 from emotion.cli import main
-from emotion.paths import shared_media
+from emotion.paths import DEPLOYED_MODEL, shared_media
 
 from emotion.perception.pool import PerceptionPool, load_perception_threads  # noqa: E402
 
@@ -27,6 +28,17 @@ def test_bench_perception_json(capsys):
     assert report["config"]["detect_every"] == 4
     assert report["threads"] == PerceptionPool(load_perception_threads()).threads  # the component's threads
     assert set(report["video"]["tracked"]["stage_ms"]) == {"gray", "detect", "landmarks", "appearance", "other"}
+    # faces are described as for the shipped model's appearance head, which the naive pipeline does not do
+    assert report["appearance_frames"] == load_classifier(DEPLOYED_MODEL).appearance_frames > 0
+    assert report["video"]["tracked"]["stage_ms"]["appearance"] > 0 == report["video"]["naive"]["stage_ms"]["appearance"]
+
+
+@pytest.mark.skipif(not VIDEO.is_file(), reason=f"shared video {VIDEO} is absent")
+def test_bench_perception_without_description(capsys):
+    assert main(["bench", "perception", "--json", "--all-cores", "--max-frames", "3", "--still", "",
+                 "--repeat", "1", "--appearance-frames", "0"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["appearance_frames"] == 0 and report["video"]["tracked"]["stage_ms"]["appearance"] == 0
 
 
 def test_bench_rejects_unknown_benchmark_and_bad_config(capsys):

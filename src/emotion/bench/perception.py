@@ -3,7 +3,8 @@
 Naive: detect (full resolution) and predict landmarks on every frame. Tracked: ``FaceTracker`` as the
 component runs it: its config's ``Perception.*`` settings and ``Threads.Perception`` threads over the
 faces and for the searches beside the frames, applied when they end (more than one thread: all cores,
-else pinned to one). In one run, each pipeline makes its own passes over the same frames (so neither evicts the
+else pinned to one), each face described on every frame for a model with an appearance head (the
+shipped one's ``appearance_frames``, or ``--appearance-frames``; the component at one face per frame). In one run, each pipeline makes its own passes over the same frames (so neither evicts the
 other's caches; video decoding is timed apart and excluded from frames/s), alternating ``--repeat``
 rounds, the fastest of each counting. Reported per pipeline: frames/s, ms per stage, faces per frame;
 between them: the mean landmark difference in % of the naive face's inter-ocular distance (faces paired
@@ -25,13 +26,16 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from emotion.classifier import load_classifier
 from emotion.datasets.video import iter_frames, read_image, video_frame_count
+from emotion.defaults import WINDOW
 from emotion.face68 import inter_ocular_distance
-from emotion.paths import COMPONENT_CONFIG, shared_media
+from emotion.paths import COMPONENT_CONFIG, DEPLOYED_MODEL, shared_media
 from emotion.perception.detector import Box, LandmarkDetector
 from emotion.perception.geometry import box_iou, fit_box_mapping
 from emotion.perception.pool import INLINE, PerceptionPool, load_perception_threads
 from emotion.perception.tracking import FaceTracker, TrackerConfig, load_tracker_config
+from emotion.tools.preflight import int_range
 
 DESCRIPTION = "perception: tracked (detect every k frames) vs naive (detect every frame) pipeline"
 STAGES = ("gray", "detect", "landmarks", "appearance", "other")
@@ -111,7 +115,7 @@ def run_tracked(frames: Iterable[tuple[float, np.ndarray]], tracker: FaceTracker
 
 def compare(stream: Callable[[], Iterable[tuple[float, np.ndarray]]], detector: LandmarkDetector,
             config: TrackerConfig, total: int | None = None, label: str = "", repeat: int = 1,
-            pool: PerceptionPool | None = None) -> dict:
+            pool: PerceptionPool | None = None, appearance_frames: int = 0) -> dict:
     """Run each pipeline over its own pass of the stream (so neither evicts the other's caches); compare.
 
     With ``repeat`` > 1 the passes alternate that many rounds and each pipeline keeps its fastest round
@@ -124,7 +128,8 @@ def compare(stream: Callable[[], Iterable[tuple[float, np.ndarray]]], detector: 
     for round_ in range(repeat):
         tag = f"{label} {round_ + 1}/{repeat}" if repeat > 1 else label
         naive_run, reference = run_naive(stream(), detector, total, tag)
-        tracker = FaceTracker(config, detector, pool=pool or INLINE, late_search=True)  # as the component
+        tracker = FaceTracker(config, detector, pool=pool or INLINE, late_search=True,  # as the component
+                              appearance_frames=appearance_frames)
         tracked_run, faces = run_tracked(stream(), tracker, total, tag)
         naive = naive_run if naive is None or naive_run.total_ms < naive.total_ms else naive
         tracked = tracked_run if tracked is None or tracked_run.total_ms < tracked.total_ms else tracked
@@ -183,6 +188,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="perception threads of the tracked pipeline (default: the component's "
                              "Threads.Perception of --config; 0 = one per core); more than one uses all cores")
     parser.add_argument("--all-cores", action="store_true", help="do not pin the process to one CPU")
+    parser.add_argument("--appearance-frames", type=int_range(0, WINDOW), default=None,
+                        help="describe faces for an appearance head over this many frames (0: none; "
+                             "default: the shipped model's)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -218,6 +226,13 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"bench perception: {exc}", file=sys.stderr)
         return 2
+    appearance_frames = args.appearance_frames
+    if appearance_frames is None:
+        try:
+            appearance_frames = load_classifier(DEPLOYED_MODEL).appearance_frames
+        except (ValueError, OSError) as exc:
+            print(f"bench perception: the shipped model: {exc} (or give --appearance-frames)", file=sys.stderr)
+            return 2
     threads = args.threads if args.threads is not None else load_perception_threads(args.config)
     pool = PerceptionPool(threads)
     cpu = None if args.all_cores or pool.threads > 1 else pin_to_one_core()
@@ -230,27 +245,29 @@ def run(args: argparse.Namespace) -> int:
     if args.max_frames is not None:
         length = min(length or args.max_frames, args.max_frames)
     video = compare(lambda: video_stream(args.video, decode, args.max_frames), detector, config, length,
-                    args.video.name, args.repeat, pool)
+                    args.video.name, args.repeat, pool, appearance_frames)
     video["decode_ms"] = decode.total_ms / (2 * args.repeat * video["frames"])  # two passes a round
     still = None
     if str(args.still) and args.still.is_file():
         image = read_image(args.still)
         frames = lambda: ((i * 1000.0 / 30.0, image) for i in range(args.still_frames))  # noqa: E731
-        still = compare(frames, detector, config, args.still_frames, args.still.name, args.repeat, pool)
+        still = compare(frames, detector, config, args.still_frames, args.still.name, args.repeat, pool,
+                        appearance_frames)
     report = {
         "naive_fps": video["naive"]["fps"], "tracked_fps": video["tracked"]["fps"], "speedup": video["speedup"],
         "landmark_diff_iod_pct": video["landmark_diff_iod_pct"],
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         "cpu": cpu, "video": {"path": str(args.video), **video},
         "still": None if still is None else {"path": str(args.still), **still}, "config": config.to_dict(),
-        "threads": pool.threads,
+        "threads": pool.threads, "appearance_frames": appearance_frames,
     }
     pool.close()
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
     print(f"perception benchmark, {'one core (cpu %d)' % cpu if cpu is not None else 'all cores'}, tracked "
-          f"pipeline on {pool.threads} thread(s) (faces in parallel; stage times summed over threads)")
+          f"pipeline on {pool.threads} thread(s) (faces in parallel; stage times summed over threads), "
+          f"faces described for {appearance_frames} appearance frames")
     _print_table(f"video {args.video.name} (decode {video['decode_ms']:.2f} ms/frame, excluded)", video)
     if still is not None:
         _print_table(f"still stream {args.still.name}", still)
