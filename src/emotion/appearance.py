@@ -105,8 +105,9 @@ def hog(crop: np.ndarray) -> np.ndarray:
     votes = np.bincount(np.concatenate([cell * BINS + low, cell * BINS + (low + 1) % BINS]),
                         weights=np.concatenate([magnitude * (1.0 - upper_share), magnitude * upper_share]),
                         minlength=_CELLS * _CELLS * BINS).reshape(_CELLS, _CELLS, BINS)
-    blocks = np.stack([votes[by:by + BLOCK_CELLS, bx:bx + BLOCK_CELLS].ravel()
-                       for by in range(_BLOCKS) for bx in range(_BLOCKS)])
+    # every BLOCK_CELLS x BLOCK_CELLS window of cells, its values in (cell row, cell column, bin) order
+    windows = np.lib.stride_tricks.sliding_window_view(votes, (BLOCK_CELLS, BLOCK_CELLS), axis=(0, 1))
+    blocks = windows.transpose(0, 1, 3, 4, 2).reshape(_BLOCKS * _BLOCKS, BLOCK_CELLS * BLOCK_CELLS * BINS)
     blocks = blocks / np.sqrt((blocks ** 2).sum(axis=1, keepdims=True) + 1e-6)
     blocks = np.minimum(blocks, CLIP)
     blocks = blocks / np.sqrt((blocks ** 2).sum(axis=1, keepdims=True) + 1e-6)
