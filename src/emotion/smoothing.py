@@ -21,7 +21,7 @@ Three stages, each optional:
    not the top class of the shown probabilities, ``held`` is true and clients should say so.
 
 With ``switch_margin = 0`` (the default) the label is always the top class of the shown probabilities.
-The defaults (the state filter alone: ``stay_ms = 700``, ``evidence = 1``) are tuned by
+The defaults (the state filter alone: ``stay_ms = 300``, ``evidence = 1``) are tuned by
 ``python -m emotion bench temporal`` on the shipped weights (weights/MODEL_CARD.md, "Onsets and flicker"): the
 most onsets labelled by their apex frame while real clips stay right and held faces flip less than once in
 two seconds. The first
@@ -46,7 +46,7 @@ class SmoothingConfig:
     time_constant_ms: float = 0.0
     switch_margin: float = 0.0
     fast_change: float = 0.1
-    stay_ms: float = 700.0
+    stay_ms: float = 300.0
     evidence: float = 1.0
 
     def __post_init__(self) -> None:

@@ -41,9 +41,9 @@ CANDIDATES: tuple[SmoothingConfig, ...] = (
     SmoothingConfig(0.0, 0.0, 0.0, 0.0),                  # the network's own probabilities
     SmoothingConfig(200.0, 0.1, 0.0, 0.0),                # the rule before this benchmark existed
     SmoothingConfig(200.0, 0.0, 0.1, 0.0),                # a change-adapted average alone
-    SmoothingConfig(0.0, 0.0, 0.0, 300.0, 1.0),           # the sticky state filter alone: faster ...
+    SmoothingConfig(),                                    # the default: the sticky state filter alone ...
     SmoothingConfig(0.0, 0.0, 0.0, 500.0, 1.0),
-    SmoothingConfig(),                                    # ... the default ...
+    SmoothingConfig(0.0, 0.0, 0.0, 700.0, 1.0),           # ... the default before the 96-pixel crop's weights
     SmoothingConfig(0.0, 0.0, 0.0, 700.0, 0.7),
     SmoothingConfig(0.0, 0.0, 0.0, 700.0, 0.3),           # the default before the at-apex figure
     SmoothingConfig(0.0, 0.0, 0.0, 1500.0, 0.3),          # ... stickier
