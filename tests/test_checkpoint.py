@@ -136,5 +136,6 @@ def test_an_appearance_head_for_other_descriptors_is_refused_by_name(tmp_path):
     state = torch.load(path, weights_only=True)["state_dict"]
     state["appearance.weight"] = state["appearance.weight"][:, :1764]   # the 64-pixel crop's descriptor
     _rewrite(path, state_dict=state)
-    with pytest.raises(CheckpointError, match=f"appearance head for 1764-value descriptors.*computes {DESCRIPTOR_SIZE}"):
+    refused = f"appearance head for 1764-value descriptors.*computes {DESCRIPTOR_SIZE}"
+    with pytest.raises(CheckpointError, match=refused):
         load_checkpoint(path)

@@ -3,9 +3,10 @@
 Naive: detect (full resolution) and predict landmarks on every frame. Tracked: ``FaceTracker`` as the
 component runs it: its config's ``Perception.*`` settings and ``Threads.Perception`` threads over the
 faces and for the searches beside the frames, applied when they end (more than one thread: all cores,
-else pinned to one), each face described on every frame for a model with an appearance head (the
-shipped one's ``appearance_frames``, or ``--appearance-frames``; the component at one face per frame). In one run, each pipeline makes its own passes over the same frames (so neither evicts the
-other's caches; video decoding is timed apart and excluded from frames/s), alternating ``--repeat``
+else pinned to one), and each face described on every frame, as the component does for a model with an
+appearance head when it classifies every frame (the shipped model's ``appearance_frames``, or
+``--appearance-frames``). In one run, each pipeline makes its own passes over the same frames (so neither
+evicts the other's caches; video decoding is timed apart and excluded from frames/s), alternating ``--repeat``
 rounds, the fastest of each counting. Reported per pipeline: frames/s, ms per stage, faces per frame;
 between them: the mean landmark difference in % of the naive face's inter-ocular distance (faces paired
 by box overlap); the process's peak RSS; and, for reference, the landmarks-to-detector-box mapping
