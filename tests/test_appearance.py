@@ -144,6 +144,28 @@ def test_the_appearance_head_adds_its_logits_and_nothing_for_a_zero_descriptor()
         dataclasses.replace(COMPACT, appearance_frames=3)       # it is fitted with a geometry head
 
 
+def test_the_network_counts_network_weight_times_only_where_a_descriptor_is_seen(tmp_path):
+    config, model = _model_with_appearance()
+    x = torch.randn(3, FeatureConfig().channels, 45, 68)
+    seen = torch.rand(3, DESCRIPTOR_SIZE) * torch.tensor([0.0, 1.0, 1.0])[:, None]
+    with torch.no_grad():
+        torch.nn.init.normal_(model.geometry.weight)
+        network = model.classify(model.feature_map(x))
+        shape = model.geometry(model.geometry_input(x))
+        model.network_weight.fill_(0.25)
+        weighted = model(x, seen)
+    torch.testing.assert_close(weighted[0], network[0] + shape[0])       # no descriptor: full weight
+    torch.testing.assert_close(weighted[1:], 0.25 * network[1:] + shape[1:] + model.appearance(seen[1:]))
+    torch.testing.assert_close(model(x), network + shape)                # landmarks only: as before
+    checkpoint = save_checkpoint(tmp_path / "look.pt", model, config, FeatureConfig(), NormalizationConfig(), EMOTIONS)
+    onnx_model = OnnxEmotionClassifier.from_file(export_onnx(checkpoint, tmp_path / "look.onnx"))
+    rng = np.random.default_rng(1)
+    windows = (200 + 60 * rng.normal(0, 1, (1, 1, 68, 2)) + rng.normal(0, 1, (3, 45, 68, 2))).astype(np.float32)
+    looks = seen.numpy()
+    np.testing.assert_allclose(onnx_model.predict(windows, looks),
+                               EmotionClassifier.from_checkpoint(checkpoint).predict(windows, looks), atol=1e-5)
+
+
 def test_export_with_an_appearance_head_takes_descriptors_and_matches_the_checkpoint(tmp_path):
     config, model = _model_with_appearance()
     checkpoint = save_checkpoint(tmp_path / "look.pt", model, config, FeatureConfig(), NormalizationConfig(), EMOTIONS)

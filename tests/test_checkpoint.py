@@ -139,3 +139,20 @@ def test_an_appearance_head_for_other_descriptors_is_refused_by_name(tmp_path):
     refused = f"appearance head for 1764-value descriptors.*computes {DESCRIPTOR_SIZE}"
     with pytest.raises(CheckpointError, match=refused):
         load_checkpoint(path)
+
+
+def test_network_weight_round_trips_and_an_earlier_appearance_checkpoint_loads_at_full_weight(tmp_path):
+    config = ModelConfig(blocks=((8, 2), (16, 2)), window=20, geometry_frames=4, appearance_frames=4)
+    model = build_model(config, FEAT.channels, len(EMOTIONS))
+    with torch.no_grad():
+        model.network_weight.fill_(0.25)
+    path = save_checkpoint(tmp_path / "m.pt", model, config, FEAT, NORM, EMOTIONS, {})
+    assert float(load_checkpoint(path).model.network_weight) == 0.25
+    state = torch.load(path, weights_only=True)["state_dict"]
+    del state["network_weight"]                       # saved before the expert weight existed
+    _rewrite(path, state_dict=state)
+    assert float(load_checkpoint(path).model.network_weight) == 1.0
+    del state["appearance.weight"]                    # anything else missing is still refused
+    _rewrite(path, state_dict=state)
+    with pytest.raises(CheckpointError, match="do not match its model config"):
+        load_checkpoint(path)

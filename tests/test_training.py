@@ -389,7 +389,8 @@ def test_geometry_head_is_fitted_after_training_and_leaves_the_network_alone(tmp
     tuned = load_checkpoint(tmp_path / "finetuned" / "best.pt").model
     torch.testing.assert_close(tuned.geometry.weight, b.model.geometry.weight)  # videos only: the head is kept
     for bad, words in (("photos_share = 0.0", "photos_share"), ("mirror = 1", "true or false"),
-                       ("l2 = -1", "'l2'"), ("appearance_l2 = -1", "'appearance_l2'")):
+                       ("l2 = -1", "'l2'"), ("appearance_l2 = -1", "'appearance_l2'"),
+                       ("network_weight = 1.5", "'network_weight'")):
         with pytest.raises(ConfigError, match=words):
             load_config(_write(tmp_path, base + f"[geometry]\n{bad}\n"))
 
@@ -410,7 +411,8 @@ def test_appearance_head_is_fitted_with_the_geometry_head_on_the_photos_descript
             '[split]\nval_fraction = 0.2\n[optim]\nepochs = 1\nbatch_size = 32\nsamples_per_epoch = 64\n'
             '[model]\npreset = "compact"\nblocks = [[8, 2]]\ntemporal_kernel = 3\ngeometry_frames = 3\n')
     shape_only = train(load_config(_write(tmp_path, base)), tmp_path / "shape", progress=False, log=lambda msg: None)
-    metrics = train(load_config(_write(tmp_path, base + "appearance_frames = 2\n[geometry]\nappearance_l2 = 0.01\n")),
+    metrics = train(load_config(_write(tmp_path, base + "appearance_frames = 2\n[geometry]\nappearance_l2 = 0.01\n"
+                                                    "network_weight = 0.25\n")),
                     tmp_path / "looks",
                     progress=False, log=lambda msg: None)
     a, b = load_checkpoint(tmp_path / "shape" / "best.pt"), load_checkpoint(tmp_path / "looks" / "best.pt")
@@ -418,6 +420,7 @@ def test_appearance_head_is_fitted_with_the_geometry_head_on_the_photos_descript
         if not key.startswith("geometry."):
             torch.testing.assert_close(b.model.state_dict()[key], value, msg=key)
     assert b.model.appearance.weight.abs().sum() > 0 and b.extra["geometry"]["appearance"] is True
+    assert float(b.model.network_weight) == 0.25 == b.extra["geometry"]["config"]["network_weight"]
     assert metrics["validation"]["accuracy"] >= 0.9 > shape_only["validation"]["accuracy"]
     WindowSet(_faces(n, 1, 7), labels, np.array([f"p{i // 2}" for i in range(n)])).save(tmp_path / "stills.npz")
     with pytest.raises(ValueError, match="prepare them again"):   # refused before the epochs, not after them

@@ -115,8 +115,9 @@ def load_checkpoint(path: str | Path, class_names: Sequence[str] | None = None) 
     _check_graph(path, data["graph"])
     model = build_model(model_config, feature_config.channels, len(names))
     _check_descriptor(path, data["state_dict"])
+    state = _with_network_weight(model, data["state_dict"])
     try:
-        model.load_state_dict(data["state_dict"])
+        model.load_state_dict(state)
     except (RuntimeError, TypeError, AttributeError) as exc:
         raise CheckpointError(f"{path}: weights do not match its model config: {_first_lines(exc)}") from exc
     return Checkpoint(model.eval(), model_config, feature_config, norm_config, names, dict(data["extra"]),
@@ -129,6 +130,15 @@ def _check_descriptor(path: Path, state: object) -> None:
     if isinstance(weight, torch.Tensor) and weight.ndim == 2 and weight.shape[1] != DESCRIPTOR_SIZE:
         raise CheckpointError(f"{path} has an appearance head for {weight.shape[1]}-value descriptors; this version "
                               f"computes {DESCRIPTOR_SIZE} (emotion.appearance): train it again with this version")
+
+
+def _with_network_weight(model: nn.Module, state: object) -> object:
+    """The weights, with ``network_weight`` 1 where a model with an appearance head was saved before it
+    existed (2026-12-04): those heads were fitted and validated beside the network at full weight."""
+    if isinstance(state, dict) and "network_weight" in model.state_dict() and "network_weight" not in state \
+            and "appearance.weight" in state:
+        return {**state, "network_weight": torch.tensor(1.0)}
+    return state
 
 
 def _check_graph(path: Path, stored: object) -> None:

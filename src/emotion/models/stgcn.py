@@ -12,6 +12,12 @@ The appearance head is a linear classifier of the face's texture (``emotion.appe
 descriptor of the face crop, averaged over the last frames by the caller) fitted together with the
 geometry head. A window without appearance (landmarks only: synthetic faces, a landmark file) passes
 a zero descriptor, and the head then adds nothing.
+
+Where a descriptor is seen, the network's logits count ``network_weight`` times (a buffer, 1 until the
+heads' fit sets it, ``[geometry] network_weight``): the network was trained on the same photos the heads
+were fitted on and reads new people's stills less well than the regularised heads do, so with the
+texture in hand its vote counts less (``weights/MODEL_CARD.md``, "Expert weights"). A window without a
+descriptor keeps the network at full weight: there the network and the geometry head are all there is.
 """
 
 from collections.abc import Sequence
@@ -31,7 +37,8 @@ class STGCN(nn.Module):
     ``edge_importance`` each block learns a (K, V, V) mask multiplied into the adjacency. With
     ``geometry_frames`` > 0 the geometry head adds its logits (channels 0 and 1 of the input must be the
     x, y positions, as ``emotion.features.make_features`` orders them). With ``appearance`` the appearance
-    head adds the logits of a descriptor per window (zero descriptor: nothing).
+    head adds the logits of a descriptor per window (zero descriptor: nothing), and the network's own
+    logits count ``network_weight`` times where a descriptor is seen.
 
     Shape: x (N, C, T, V), appearance (N, DESCRIPTOR_SIZE) -> logits (N, num_classes).
     """
@@ -62,6 +69,8 @@ class STGCN(nn.Module):
             if head is not None:
                 nn.init.zeros_(head.weight)
                 nn.init.zeros_(head.bias)
+        if appearance:   # fitted with the heads, saved with the weights; not trained
+            self.register_buffer("network_weight", torch.tensor(1.0))
 
     def feature_map(self, x: torch.Tensor) -> torch.Tensor:
         """The last block's output, before pooling.
@@ -96,18 +105,26 @@ class STGCN(nn.Module):
         """
         return torch.einsum("nctv,nc->ntv", fmap, self.head.weight[classes])
 
+    @staticmethod
+    def seen(appearance: torch.Tensor) -> torch.Tensor:
+        """1 where a descriptor was seen, 0 for a zero (absent) one.
+
+        Shape: appearance (N, DESCRIPTOR_SIZE) -> (N, 1).
+        """
+        return (appearance.abs().sum(dim=1, keepdim=True) > 0).to(appearance.dtype)
+
     def appearance_logits(self, appearance: torch.Tensor) -> torch.Tensor:
         """The appearance head's logits; zero for a zero (absent) descriptor.
 
         Shape: appearance (N, DESCRIPTOR_SIZE) -> (N, num_classes).
         """
-        seen = (appearance.abs().sum(dim=1, keepdim=True) > 0).to(appearance.dtype)
-        return seen * self.appearance(appearance)
+        return self.seen(appearance) * self.appearance(appearance)
 
     def forward(self, x: torch.Tensor, appearance: torch.Tensor | None = None) -> torch.Tensor:
         logits = self.classify(self.feature_map(x))
+        if self.appearance is not None and appearance is not None:
+            logits = logits * (1.0 - self.seen(appearance) * (1.0 - self.network_weight))
+            logits = logits + self.appearance_logits(appearance)
         if self.geometry is not None:
             logits = logits + self.geometry(self.geometry_input(x))
-        if self.appearance is not None and appearance is not None:
-            logits = logits + self.appearance_logits(appearance)
         return logits

@@ -9,6 +9,7 @@ BENCHMARKS: dict[str, str] = {
     "e2e": "frames to published emotions through the whole pipeline",
     "temporal": "onset delay and held-label flips of the smoothing candidates on labelled sequences",
     "heads": "group k-fold CV of the still heads (shape, shape + appearance) on prepared photos",
+    "experts": "the network's weight beside the still heads, on validation photos and real clips",
 }
 DESCRIPTION = "benchmarks: " + ", ".join(BENCHMARKS)
 

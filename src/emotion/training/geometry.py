@@ -18,6 +18,8 @@ photos' appearance descriptors (``emotion.appearance``; a mirrored photo's is th
 with its own L2 weight (``appearance_l2``: 4 356 texture values need more restraint than 136 shape
 values). The synthetic windows have no appearance; they enter with a standardised appearance of zero, which
 is what the head reads as "none seen", so the shape weights stay right for faces read from landmarks alone.
+The fit also sets the model's ``network_weight`` (``network_weight`` of the config): how much the network's
+logits count beside the two heads where a descriptor is seen.
 """
 
 import dataclasses
@@ -154,6 +156,7 @@ def fit_geometry_head(model: torch.nn.Module, photos: WindowSet, others: WindowS
             seen_weight = linear.weight[:, shape_size:] / seen_std
             model.appearance.weight.copy_(seen_weight)
             model.appearance.bias.copy_(-(seen_weight @ seen_mean))
+            model.network_weight.fill_(config.network_weight)
     right = (predicted == y).float()
     return {"photos": len(photos), "other_windows": len(others), "photos_share": share,
             "appearance": with_appearance,
