@@ -2,6 +2,9 @@
 permutation, the per-track buffer, the head in the network, its export and its place in the pipeline."""
 
 import dataclasses
+import re
+import subprocess
+import sys
 
 import cv2
 import numpy as np
@@ -20,7 +23,7 @@ from emotion.models import COMPACT, build_model
 from emotion.models.onnx_export import export_onnx
 from emotion.normalize import NormalizationConfig
 from emotion.onnx_classifier import OnnxEmotionClassifier
-from emotion.paths import shared_dir, shared_media
+from emotion.paths import REPO_ROOT, shared_dir, shared_media
 from emotion.perception.buffer import AppearanceBuffer
 
 needs_media = pytest.mark.skipif(not (shared_dir() / "media").is_dir(),
@@ -276,3 +279,37 @@ def test_at_a_cadence_the_engine_describes_a_face_on_the_frames_it_classifies_it
     assert len(face.appearance) == 2                          # 4 frames of appearance hold 2 classified ones
     described_ms = engine.tracker.track(frame, int(timestamp) + 33, describe_face=lambda f: False).stage_ms
     assert described_ms["appearance"] == 0.0 and described_ms["landmarks"] > 0
+
+
+def test_bench_experts_scores_the_network_weight_on_stills_with_their_descriptors(tmp_path):
+    from emotion.bench.experts import score_weight
+    from emotion.checkpoint import load_checkpoint
+
+    config, model = _model_with_appearance()
+    n, rng = 50, np.random.default_rng(0)
+    labels = np.arange(n) % 5
+    with torch.no_grad():                 # the network says Happy to every face; the texture says the class
+        model.head.weight.zero_()
+        model.head.bias.copy_(torch.tensor([5.0, 0, 0, 0, 0]))
+        model.appearance.weight.zero_()
+        model.appearance.bias.zero_()
+        for c in range(5):
+            model.appearance.weight[c, 40 + c * 300] = 3.0
+    path = save_checkpoint(tmp_path / "look.pt", model, config, FeatureConfig(), NormalizationConfig(), EMOTIONS)
+    looks = np.full((n, DESCRIPTOR_SIZE), 0.01, np.float32)
+    looks[np.arange(n), 40 + labels * 300] = 1.0
+    faces = (200 + 40 * rng.normal(0, 1, (1, 1, 68, 2)) + rng.normal(0, 1, (n, 45, 68, 2))).astype(np.float32)
+    stills = WindowSet(faces, labels, np.array([f"p{i}" for i in range(n)]), appearance=looks)
+    checkpoint = load_checkpoint(path)
+    full, half = (score_weight(checkpoint, w, stills, None)["stills"]["accuracy"] for w in (1.0, 0.5))
+    assert full == pytest.approx(0.2) and half == 1.0
+    plain = tmp_path / "plain.pt"
+    save_checkpoint(plain, build_model(COMPACT, FeatureConfig().channels, len(EMOTIONS)), COMPACT, FeatureConfig(),
+                    NormalizationConfig(), EMOTIONS)
+    for args, code, words in ((["--weights", str(plain)], 1, "no appearance head"),
+                              (["--network-weight", "2"], 2, "must be in \\[0, 1\\]")):
+        done = subprocess.run([sys.executable, "-m", "emotion", "bench", "experts", *args, "--media",
+                               str(tmp_path / "none"), "--stills", str(tmp_path / "none.npz")],
+                              cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+        assert done.returncode == code and re.search(words, done.stderr), done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr   # one clear line
