@@ -395,6 +395,35 @@ def test_geometry_head_is_fitted_after_training_and_leaves_the_network_alone(tmp
             load_config(_write(tmp_path, base + f"[geometry]\n{bad}\n"))
 
 
+def test_the_geometry_head_reads_a_face_and_its_mirror_image_alike_though_the_other_windows_lean_sideways():
+    """Synthetic expressions that shift the mouth sideways, one way per class: mirrored in the fit, the head
+    cannot learn the side as a cue (what the mirrored face would contradict); unmirrored, it does."""
+    from emotion.features import FeatureConfig
+    from emotion.normalize import NormalizationConfig
+    from emotion.training.config import GeometryConfig
+    from emotion.training.geometry import fit_geometry_head, shape_inputs
+
+    n = 300
+    labels = np.arange(n) % 5
+    photos = WindowSet(_expression_stills(n, seed=1), labels, np.array([f"p{i}" for i in range(n)]))
+    leaning = np.repeat(_expression_stills(n, seed=2), 6, axis=1)
+    leaning[:, :, 48:68, 0] += np.array([-12, -6, 0, 6, 12], np.float32)[labels][:, None, None]
+    others = WindowSet(leaning, labels, np.array([f"s{i}" for i in range(n)]))
+    norm, features = NormalizationConfig(), FeatureConfig(velocity=True)
+    faces = leaning[:40]
+    gaps = {}
+    for mirrored in (True, False):
+        torch.manual_seed(0)
+        model = build_model(ModelConfig(blocks=((8, 2),), temporal_kernel=3, window=6, geometry_frames=3),
+                            features.channels, 5)
+        fit_geometry_head(model, photos, others, norm, features,
+                          GeometryConfig(photos_share=0.5, l2=1e-3, mirror=mirrored))
+        with torch.no_grad():
+            own, flipped = (model.geometry(shape_inputs(model, f, norm, features)) for f in (faces, mirror(faces)))
+        gaps[mirrored] = float((own - flipped).abs().max() / own.abs().max())
+    assert gaps[True] < 0.02 and gaps[False] > 0.2, gaps
+
+
 def test_appearance_head_is_fitted_with_the_geometry_head_on_the_photos_descriptors(tmp_path):
     """Stills whose shape says nothing and whose appearance says the class: the appearance head reads it,
     validation passes the validation photos' descriptors, and the network trains as without the heads."""

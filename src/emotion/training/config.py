@@ -129,7 +129,7 @@ class GeometryConfig:
     l2: float = checked(1e-4, nonnegative)            # on the standardised weights, added to the mean loss
     appearance_l2: float = checked(1.0, nonnegative)  # the same for the appearance head's weights
     network_weight: float = checked(0.5, _float(0.0, 1.0))  # the network's logits' weight where a descriptor is seen
-    mirror: bool = checked(True, boolean)             # every photo also mirrored (left/right landmark swap)
+    mirror: bool = checked(True, boolean)             # every photo and other window also mirrored (left/right swap)
     max_iter: int = checked(300, _int(1, 10_000))    # L-BFGS iterations
 
 

@@ -2,11 +2,14 @@
 L2-regularised linear classifier of the face's normalised shape at the end of each training window,
 whose logits are then added to the network's.
 
-Its data are the real training photos held still (and their mirror images), which get ``photos_share``
-of the fit's weight, and the last frames of the other sources' training windows (synthetic faces), which
-get the rest; classes are balanced within each part. Fitted on real photos only, the head reads faces
-of new people better but misreads the synthetic faces' geometry (their resting faces look Sad to it);
-a small synthetic share keeps it right on both.
+Its data are the real training photos held still, which get ``photos_share`` of the fit's weight, and
+the last frames of the other sources' training windows (synthetic faces), which get the rest, each with
+its mirror image; classes are balanced within each part. Mirroring both keeps the head left-right
+symmetric, as the network is (trained with mirrored windows): the synthetic expressions shift the brows
+and mouth sideways a little, which a head fitted on them unmirrored learns as a cue that real faces do
+not have (``weights/MODEL_CARD.md``, "Mirror symmetry"). Fitted on real photos only, the head reads
+faces of new people better but misreads the synthetic faces' geometry (their resting faces look Sad to
+it); a small synthetic share keeps it right on both.
 
 It is fitted on its own, not on the network's residual: the network has been fitted to the same photos,
 so its errors there say little about new people; the two experts fitted apart and summed are what the
@@ -130,8 +133,10 @@ def fit_geometry_head(model: torch.nn.Module, photos: WindowSet, others: WindowS
     share = config.photos_share if len(others) else 1.0
     parts = [(torch.from_numpy(shapes), labels, share)]
     if len(others):
-        parts.append((shape_inputs(model, others.landmarks, norm, features), np.asarray(others.labels, np.int64),
-                      1.0 - share))
+        windows, other_labels = np.asarray(others.landmarks, np.float32), np.asarray(others.labels, np.int64)
+        if config.mirror:
+            windows, other_labels = np.concatenate([windows, mirror(windows)]), np.concatenate([other_labels] * 2)
+        parts.append((shape_inputs(model, windows, norm, features), other_labels, 1.0 - share))
     x = torch.cat([p[0] for p in parts])
     y = torch.from_numpy(np.concatenate([p[1] for p in parts]))
     sample_weight = torch.cat([balanced_weights(p[1], num_classes, p[2]) for p in parts])
