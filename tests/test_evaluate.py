@@ -62,3 +62,31 @@ def test_evaluate_table_and_errors(files, tmp_path, capsys):
     assert "macro-F1" in out and "precision" in out and all(name in out for name in EMOTIONS)
     assert main(["evaluate", "--checkpoint", str(ckpt), "--data", str(tmp_path / "missing.npz")]) == 1
     assert "no window file" in capsys.readouterr().err
+
+
+def test_evaluate_mirror_reports_the_labels_a_mirror_image_changes(tmp_path, capsys):
+    """A head reading the mouth's sideways shift flips with the mirror; one reading its height does not."""
+    mc = ModelConfig(blocks=((8, 2),), temporal_kernel=3, window=12, geometry_frames=2)
+    fc = FeatureConfig(velocity=True)
+    rng = np.random.default_rng(1)
+    lm = rng.normal(0, 3, (60, 12, 68, 2)) + [300.0, 200.0]
+    lm[:, :, 36:42, 0] -= 30
+    lm[:, :, 42:48, 0] += 30
+    lm[:, :, 48:68, 1] += 40
+    path = WindowSet(lm.astype(np.float32), np.arange(60) % 5, [f"v{i}" for i in range(60)]).save(tmp_path / "w.npz")
+    changes = {}
+    for name, column in (("sideways", 0), ("height", 68)):
+        model = build_model(mc, fc.channels, len(EMOTIONS)).eval()
+        with torch.no_grad():
+            model.head.weight.zero_()
+            model.head.bias.zero_()
+            model.geometry.weight.zero_()
+            model.geometry.weight[0, [column + 48, column + 54]] = 10.0   # Happy: both mouth corners' x (or y)
+        ckpt = save_checkpoint(tmp_path / f"{name}.pt", model, mc, fc, NormalizationConfig(), EMOTIONS)
+        assert main(["evaluate", "--checkpoint", str(ckpt), "--data", str(path), "--mirror", "--json"]) == 0
+        printed = json.loads(capsys.readouterr().out)
+        changes[name] = printed["mirror_changes"]
+        assert set(printed["mirrored"]["per_class"]) == set(EMOTIONS)
+    assert changes["sideways"] > 0.2 and changes["height"] == 0.0, changes
+    assert main(["evaluate", "--checkpoint", str(ckpt), "--data", str(path), "--mirror"]) == 0
+    assert "the mirror image changes the label of 0.0000" in capsys.readouterr().out
