@@ -13,8 +13,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from emotion.paths import DEFAULT_WEIGHTS, REPO_ROOT, shared_dir
+
+if TYPE_CHECKING:
+    from emotion.checkpoint import Checkpoint
+    from emotion.datasets.windows import WindowSet
 
 DESCRIPTION = "the network's weight beside the still heads, on validation photos and real clips"
 
@@ -32,8 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
 
 
-def score_weight(checkpoint, weight: float, stills, clips: tuple[Path, Path] | None) -> dict:
-    """The figures of one network weight: the stills' report and the real clips' temporal figures."""
+def score_weight(checkpoint: "Checkpoint", weight: float, stills: "WindowSet | None",
+                 clips: tuple[Path, Path] | None) -> dict:
+    """The figures of one network weight (set in ``checkpoint.model``): the stills' report and the real
+    clips' temporal figures (``clips``: manifest, media folder)."""
     import torch
 
     from emotion.bench.temporal import clip_sequences, score

@@ -14,6 +14,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm import tqdm
@@ -21,6 +22,10 @@ from tqdm import tqdm
 from emotion.atomic import write_text_atomic
 from emotion.paths import DEFAULT_WEIGHTS
 from emotion.tools.preflight import int_range
+
+if TYPE_CHECKING:
+    from emotion.classifier import Classifier
+    from emotion.datasets.windows import WindowSet
 
 DESCRIPTION = "evaluate a checkpoint on prepared windows (accuracy, macro-F1, per-class P/R, confusion PNG)"
 
@@ -90,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def mirrored_probabilities(classifier, ws, batch_size: int, progress: bool) -> np.ndarray:
+def mirrored_probabilities(classifier: "Classifier", ws: "WindowSet", batch_size: int, progress: bool) -> np.ndarray:
     """Class probabilities of every window's mirror image (``emotion.training.augment.mirror``; a descriptor
     mirrored by ``emotion.appearance.mirror_descriptor``).
 
