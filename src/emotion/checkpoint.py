@@ -135,8 +135,7 @@ def _check_descriptor(path: Path, state: object) -> None:
 def _with_network_weight(model: nn.Module, state: object) -> object:
     """The weights, with ``network_weight`` 1 where a model with an appearance head was saved before it
     existed (2026-12-04): those heads were fitted and validated beside the network at full weight."""
-    if isinstance(state, dict) and "network_weight" in model.state_dict() and "network_weight" not in state \
-            and "appearance.weight" in state:
+    if isinstance(state, dict) and hasattr(model, "network_weight") and "network_weight" not in state:
         return {**state, "network_weight": torch.tensor(1.0)}
     return state
 

@@ -113,18 +113,11 @@ class STGCN(nn.Module):
         """
         return (appearance.abs().sum(dim=1, keepdim=True) > 0).to(appearance.dtype)
 
-    def appearance_logits(self, appearance: torch.Tensor) -> torch.Tensor:
-        """The appearance head's logits; zero for a zero (absent) descriptor.
-
-        Shape: appearance (N, DESCRIPTOR_SIZE) -> (N, num_classes).
-        """
-        return self.seen(appearance) * self.appearance(appearance)
-
     def forward(self, x: torch.Tensor, appearance: torch.Tensor | None = None) -> torch.Tensor:
         logits = self.classify(self.feature_map(x))
         if self.appearance is not None and appearance is not None:
-            logits = logits * (1.0 - self.seen(appearance) * (1.0 - self.network_weight))
-            logits = logits + self.appearance_logits(appearance)
+            seen = self.seen(appearance)   # the appearance head adds nothing for a zero (absent) descriptor
+            logits = logits * (1.0 - seen * (1.0 - self.network_weight)) + seen * self.appearance(appearance)
         if self.geometry is not None:
             logits = logits + self.geometry(self.geometry_input(x))
         return logits
