@@ -246,6 +246,7 @@ def test_the_engine_gives_a_model_with_an_appearance_head_each_face_s_mean_descr
 
 def test_bench_heads_cross_validation_reads_what_the_appearance_carries():
     from emotion.bench.heads import cross_validate
+    from emotion.training.config import GeometryConfig
 
     n, rng = 400, np.random.default_rng(0)
     labels = np.arange(n) % 5
@@ -253,11 +254,12 @@ def test_bench_heads_cross_validation_reads_what_the_appearance_carries():
     looks = np.full((n, DESCRIPTOR_SIZE), 0.05, np.float32)
     looks[np.arange(n), 40 + labels * 300] += 1.0          # the class is in the texture, not in the shape
     stills = WindowSet(faces, labels, np.array([f"p{i // 2}" for i in range(n)]), appearance=looks)
-    shape_only = (cross_validate(stills, None, 1e-4, folds=3) == labels).mean()
-    with_looks = (cross_validate(stills, 0.001, 1e-4, folds=3) == labels).mean()
+    config = GeometryConfig(l2=1e-4)
+    shape_only = (cross_validate(stills, None, config, folds=3) == labels).mean()
+    with_looks = (cross_validate(stills, 0.001, config, folds=3) == labels).mean()
     assert with_looks > 0.95 and shape_only < 0.5
     with pytest.raises(ValueError, match="appearance"):
-        cross_validate(WindowSet(faces, labels, stills.groups), 0.1, 1e-4, folds=3)
+        cross_validate(WindowSet(faces, labels, stills.groups), 0.1, config, folds=3)
 
 
 @needs_media

@@ -126,6 +126,13 @@ def test_bad_input_is_one_line_and_a_non_zero_exit(case, files):
     check_one_line(emotion(*argv), status, argv[0])
 
 
+@pytest.mark.parametrize("argv", [["heads", "--stills", "x.npz", "--identity-scale", "-1"],
+                                  ["heads", "--stills", "x.npz", "--folds", "1"],
+                                  ["temporal", "--stills", "x.npz", "--nosuch"]])
+def test_a_benchmark_s_bad_option_is_one_line(argv):
+    check_one_line(emotion("bench", *argv), 2, f"bench {argv[0]}")
+
+
 def test_ports_in_use_are_one_line(files, rcnode):
     with socket.socket() as held:
         held.bind(("127.0.0.1", 0))

@@ -390,7 +390,8 @@ def test_geometry_head_is_fitted_after_training_and_leaves_the_network_alone(tmp
     torch.testing.assert_close(tuned.geometry.weight, b.model.geometry.weight)  # videos only: the head is kept
     for bad, words in (("photos_share = 0.0", "photos_share"), ("mirror = 1", "true or false"),
                        ("l2 = -1", "'l2'"), ("appearance_l2 = -1", "'appearance_l2'"),
-                       ("network_weight = 1.5", "'network_weight'")):
+                       ("network_weight = 1.5", "'network_weight'"), ("identity_copies = 11", "'identity_copies'"),
+                       ("identity_scale = -0.5", "'identity_scale'")):
         with pytest.raises(ConfigError, match=words):
             load_config(_write(tmp_path, base + f"[geometry]\n{bad}\n"))
 
@@ -422,6 +423,46 @@ def test_the_geometry_head_reads_a_face_and_its_mirror_image_alike_though_the_ot
             own, flipped = (model.geometry(shape_inputs(model, f, norm, features)) for f in (faces, mirror(faces)))
         gaps[mirrored] = float((own - flipped).abs().max() / own.abs().max())
     assert gaps[True] < 0.02 and gaps[False] > 0.2, gaps
+
+
+def test_identity_copies_keep_the_geometry_head_from_learning_a_rare_class_s_resting_traits():
+    """The few people of each rare class all have high brows, Neutral people's brows vary: fitted on the
+    photos as they are, the head reads new people at rest whose brows are high as an expression; with the
+    photos also moved onto other Neutral face shapes, the brows stop being a cue and the mouth decides."""
+    from emotion.classes import class_index
+    from emotion.features import FeatureConfig
+    from emotion.normalize import NormalizationConfig
+    from emotion.training.config import GeometryConfig
+    from emotion.training.geometry import fit_geometry_head, shape_inputs
+
+    neutral, rng = class_index("Neutral"), np.random.default_rng(0)
+
+    def faces(brows: np.ndarray, mouth: np.ndarray) -> np.ndarray:
+        x = _faces(len(brows), 1, int(rng.integers(1 << 30))) * 0.4 + np.array([120.0, 90.0], np.float32)
+        x[:, :, 17:27, 1] += brows[:, None, None]
+        x[:, :, 48:68, 1] += mouth[:, None, None]
+        return x
+
+    stills, labels = [], []
+    for c, mouth in enumerate((-12, -6, 0, 6, 12)):
+        n = 400 if c == neutral else 40
+        brows = rng.normal(0, 4, n) if c == neutral else np.full(n, 8.0)
+        stills.append(faces(brows, rng.normal(mouth, 1.5, n)))
+        labels.append(np.full(n, c))
+    labels = np.concatenate(labels)
+    photos = WindowSet(np.concatenate(stills), labels, np.array([f"p{i}" for i in range(len(labels))]))
+    others = photos.subset(np.zeros(len(photos), bool))
+    at_rest = faces(np.full(200, 8.0), rng.normal(0, 1.5, 200))     # new people, no expression, high brows
+    norm, features = NormalizationConfig(), FeatureConfig(velocity=True)
+    read_neutral = {}
+    for copies in (0, 1):
+        model = build_model(ModelConfig(blocks=((8, 2),), temporal_kernel=3, window=6, geometry_frames=3),
+                            features.channels, 5)
+        fit_geometry_head(model, photos, others, norm, features, GeometryConfig(l2=1e-3, identity_copies=copies))
+        with torch.no_grad():
+            logits = model.geometry(shape_inputs(model, at_rest, norm, features))
+        read_neutral[copies] = float((logits.argmax(1) == neutral).float().mean())
+    assert read_neutral[1] > 0.6 and read_neutral[1] - read_neutral[0] > 0.2, read_neutral
 
 
 def test_appearance_head_is_fitted_with_the_geometry_head_on_the_photos_descriptors(tmp_path):

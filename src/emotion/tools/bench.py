@@ -3,6 +3,8 @@
 import argparse
 import importlib
 
+from emotion.cli import CommandParser, DefaultsFormatter
+
 BENCHMARKS: dict[str, str] = {
     "model": "model size, FLOPs and latency per configuration",
     "perception": "tracked vs naive face tracking: frames/s, stage times, landmark difference",
@@ -21,6 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     module = importlib.import_module(f"emotion.bench.{args.name}")
-    parser = argparse.ArgumentParser(prog=f"python -m emotion bench {args.name}", description=module.DESCRIPTION)
+    parser = CommandParser(prog=f"python -m emotion bench {args.name}", description=module.DESCRIPTION,
+                           formatter_class=DefaultsFormatter)
     module.add_arguments(parser)
     return int(module.run(parser.parse_args(args.options)) or 0)

@@ -4,7 +4,10 @@ whose logits are then added to the network's.
 
 Its data are the real training photos held still, which get ``photos_share`` of the fit's weight, and
 the last frames of the other sources' training windows (synthetic faces), which get the rest, each with
-its mirror image; classes are balanced within each part. Mirroring both keeps the head left-right
+its mirror image; classes are balanced within each part. Each photo also enters ``identity_copies`` more
+times moved onto another training person's resting face shape (``with_identity_copies``), so that the few
+people of a rare class (about 150-300 training photos each of Sad, Anger and Surprise) do not lend it their
+resting traits (high brows, low mouth corners), which a new person's resting face would then show. Mirroring both keeps the head left-right
 symmetric, as the network is (trained with mirrored windows): the synthetic expressions shift the brows
 and mouth sideways a little, which a head fitted on them unmirrored learns as a cue that real faces do
 not have (``weights/MODEL_CARD.md``, "Mirror symmetry"). Fitted on real photos only, the head reads
@@ -37,7 +40,7 @@ from emotion.datasets.windows import WindowSet
 from emotion.features import FeatureConfig
 from emotion.models.deploy import has_appearance
 from emotion.normalize import NormalizationConfig
-from emotion.training.augment import mirror
+from emotion.training.augment import add_identity, identity_offsets, mirror
 from emotion.training.config import GeometryConfig
 from emotion.training.data import class_loss_weights, make_batch
 
@@ -109,6 +112,26 @@ def photo_rows(photos: WindowSet, shape_of: Callable[[np.ndarray], np.ndarray], 
     return np.asarray(shape_of(stills), np.float32), looks, labels
 
 
+def with_identity_copies(photos: WindowSet, copies: int, scale: float, rng: np.random.Generator) -> WindowSet:
+    """The photos, then ``copies`` more of each moved onto another person's face shape: ``scale`` times the
+    offset of a Neutral photo among them from their mean shape (the identity step of the augmentation,
+    ``emotion.training.augment``), turned into the photo's own frame. A copy keeps its photo's label, group
+    and appearance. Without two Neutral photos there is no other face shape to move to: the photos alone.
+
+    Shape: photos (N, T, 68, 2) -> WindowSet ((1 + copies) N, T, 68, 2).
+    """
+    at_rest = photos.labels == (photos.class_names.index("Neutral") if "Neutral" in photos.class_names else -1)
+    if copies == 0 or at_rest.sum() < 2:
+        return photos
+    offsets = identity_offsets(photos.landmarks[at_rest, -1])
+    moved = [add_identity(photos.landmarks, scale * offsets[rng.integers(0, len(offsets), len(photos))])
+             for _ in range(copies)]
+    again = np.tile(np.arange(len(photos)), 1 + copies)
+    return WindowSet(np.concatenate([photos.landmarks, *moved]), photos.labels[again], photos.groups[again],
+                     photos.class_names, dict(photos.meta),
+                     None if photos.appearance is None else photos.appearance[again])
+
+
 def standardise(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean and spread of each column (spread 1 where there is none)."""
     mean, std = x.mean(dim=0), x.std(dim=0)
@@ -116,11 +139,12 @@ def standardise(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def fit_geometry_head(model: torch.nn.Module, photos: WindowSet, others: WindowSet, norm: NormalizationConfig,
-                      features: FeatureConfig, config: GeometryConfig = GeometryConfig()) -> dict:
+                      features: FeatureConfig, config: GeometryConfig = GeometryConfig(), seed: int = 0) -> dict:
     """Fit ``model.geometry`` in place on real ``photos`` (stills) and ``others`` (training windows of the
     other sources; may be empty), classes in the model's order; with ``model.appearance``, fit it in the
     same logistic regression on the photos' appearance descriptors (the others have none: their
-    standardised appearance is zero, which the head reads as nothing). Returns a summary for the checkpoint.
+    standardised appearance is zero, which the head reads as nothing). ``seed`` draws the identity copies.
+    Returns a summary for the checkpoint.
     """
     if getattr(model, "geometry", None) is None:
         raise ValueError("the model has no geometry head (model config geometry_frames = 0)")
@@ -128,7 +152,9 @@ def fit_geometry_head(model: torch.nn.Module, photos: WindowSet, others: WindowS
         raise ValueError("no real photos to fit the geometry head on (it needs a photos source)")
     with_appearance = has_appearance(model)
     num_classes = model.geometry.out_features
-    shapes, seen, labels = photo_rows(photos, lambda stills: shape_inputs(model, stills, norm, features).numpy(),
+    copied = with_identity_copies(photos, config.identity_copies, config.identity_scale,
+                                  np.random.default_rng([seed, 13]))
+    shapes, seen, labels = photo_rows(copied, lambda stills: shape_inputs(model, stills, norm, features).numpy(),
                                       config.mirror, with_appearance)
     share = config.photos_share if len(others) else 1.0
     parts = [(torch.from_numpy(shapes), labels, share)]
@@ -163,7 +189,8 @@ def fit_geometry_head(model: torch.nn.Module, photos: WindowSet, others: WindowS
             model.appearance.bias.copy_(-(seen_weight @ seen_mean))
             model.network_weight.fill_(config.network_weight)
     right = (predicted == y).float()
-    return {"photos": len(photos), "other_windows": len(others), "photos_share": share,
+    return {"photos": len(photos), "identity_copies": len(copied) // len(photos) - 1,
+            "other_windows": len(others), "photos_share": share,
             "appearance": with_appearance,
             "photo_accuracy": round(float(right[:n_photos].mean()), 4),
             "other_accuracy": round(float(right[n_photos:].mean()), 4) if len(others) else None,

@@ -334,7 +334,7 @@ class Trainer:
         photo_sources = [i for i, src in enumerate(self.cfg.sources) if src.kind == "photos"]
         others = self.data.train.subset(~np.isin(self.data.sources, photo_sources))
         summary = fit_geometry_head(best.model, self.data.photos, others, best.norm_config, best.feature_config,
-                                    self.cfg.geometry)
+                                    self.cfg.geometry, self.cfg.seed)
         save_checkpoint(self.out / "best.pt", best.model, best.model_config, best.feature_config, best.norm_config,
                         EMOTIONS, {**best.extra, "geometry": summary})
         heads = "geometry and appearance heads" if summary["appearance"] else "geometry head"
