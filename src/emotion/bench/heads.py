@@ -4,9 +4,9 @@ people it was not fitted on, by group k-fold cross-validation, with and without 
 The regression is the one ``train`` fits after the epochs (``emotion.training.geometry``: class-balanced,
 L2 on standardised inputs, each training photo also mirrored and moved onto other face shapes), here on
 the photos alone and without the network, so it can be scored on every photo once: each fold is fitted on
-the other folds' groups (people, near-duplicates) and predicts its own. This is how the default ``appearance_l2`` was chosen
-(``weights/MODEL_CARD.md``); with thousands of photos per class pooled it is far steadier than the 21
-Sad photos of the training run's validation.
+the other folds' groups (people, near-duplicates) and predicts its own. This is how the defaults of
+``appearance_l2`` and ``identity_copies`` were chosen (``weights/MODEL_CARD.md``); with thousands of photos
+per class pooled it is far steadier than the 21 Sad photos of the training run's validation.
 """
 
 import argparse
@@ -14,12 +14,17 @@ import dataclasses
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from emotion.face68 import NUM_LANDMARKS
 from emotion.tools.preflight import float_range, int_range
+
+if TYPE_CHECKING:
+    from emotion.datasets.windows import WindowSet
+    from emotion.training.config import GeometryConfig
 
 DESCRIPTION = "group k-fold CV of the still heads (shape, shape + appearance) on prepared photos"
 
@@ -28,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stills", type=Path, required=True, help="photos from prepare (with appearance)")
     parser.add_argument("--appearance-l2", type=float_range(0.0), nargs="+", default=[0.03, 0.1, 0.3],
                         help="appearance head L2 weights to score (default: 0.03 0.1 0.3)")
-    parser.add_argument("--l2", type=float_range(0.0), default=None, help="the shape weights' L2 (default: GeometryConfig's)")
+    parser.add_argument("--l2", type=float_range(0.0), default=None,
+                        help="the shape weights' L2 (default: GeometryConfig's)")
     parser.add_argument("--identity-copies", type=int_range(0, 10), default=None,
                         help="copies of each photo moved onto other face shapes (default: GeometryConfig's)")
     parser.add_argument("--identity-scale", type=float_range(0.0), default=None,
@@ -37,7 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
 
 
-def cross_validate(stills, appearance_l2: float | None, config, folds: int, seed: int = 0) -> np.ndarray:
+def cross_validate(stills: "WindowSet", appearance_l2: float | None, config: "GeometryConfig", folds: int,
+                   seed: int = 0) -> np.ndarray:
     """Out-of-fold predicted classes of every still; ``appearance_l2`` None: shape only. ``config`` is the
     ``GeometryConfig`` whose ``l2``, identity copies and iterations the fit uses (the copies are made from
     each fold's training photos).

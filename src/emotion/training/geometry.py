@@ -7,12 +7,13 @@ the last frames of the other sources' training windows (synthetic faces), which 
 its mirror image; classes are balanced within each part. Each photo also enters ``identity_copies`` more
 times moved onto another training person's resting face shape (``with_identity_copies``), so that the few
 people of a rare class (about 150-300 training photos each of Sad, Anger and Surprise) do not lend it their
-resting traits (high brows, low mouth corners), which a new person's resting face would then show. Mirroring both keeps the head left-right
-symmetric, as the network is (trained with mirrored windows): the synthetic expressions shift the brows
-and mouth sideways a little, which a head fitted on them unmirrored learns as a cue that real faces do
-not have (``weights/MODEL_CARD.md``, "Mirror symmetry"). Fitted on real photos only, the head reads
-faces of new people better but misreads the synthetic faces' geometry (their resting faces look Sad to
-it); a small synthetic share keeps it right on both.
+resting traits (high brows, low mouth corners), which a new person's resting face would then show
+(``weights/MODEL_CARD.md``, "Identity copies"). Mirroring both keeps the head left-right symmetric, as
+the network is (trained with mirrored windows): the synthetic expressions shift the brows and mouth
+sideways a little, which a head fitted on them unmirrored learns as a cue that real faces do not have
+(``weights/MODEL_CARD.md``, "Mirror symmetry"). Fitted on real photos only, the head reads faces of new
+people better but misreads the synthetic faces' geometry (their resting faces look Sad to it); a small
+synthetic share keeps it right on both.
 
 It is fitted on its own, not on the network's residual: the network has been fitted to the same photos,
 so its errors there say little about new people; the two experts fitted apart and summed are what the
