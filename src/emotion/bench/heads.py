@@ -64,7 +64,8 @@ def cross_validate(stills: "WindowSet", appearance_l2: float | None, config: "Ge
 
     own, _ = rows(stills, mirrored=False)
     penalty = torch.full((own.shape[1],), config.l2)
-    penalty[2 * NUM_LANDMARKS:] = 0.0 if appearance_l2 is None else appearance_l2
+    if appearance_l2 is not None:
+        penalty[2 * NUM_LANDMARKS:] = appearance_l2          # the descriptor's columns, after the shape's
     groups = np.unique(stills.groups, return_inverse=True)[1]
     fold = np.random.default_rng(seed).integers(0, folds, groups.max() + 1)[groups]
     predicted = np.zeros(len(stills), np.int64)

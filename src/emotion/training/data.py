@@ -150,6 +150,17 @@ def _photo_split(src: SourceConfig, window: int, val_mask: np.ndarray, stills: W
     return made, fit_window(stills.subset(val_mask), window)
 
 
+def rest_faces(ws: WindowSet) -> np.ndarray:
+    """The last frame of every Neutral window: faces at rest, whose differences are identity (the identity
+    step of the augmentation, the heads' identity copies); none without a Neutral class.
+
+    Shape: ws (N, T, 68, 2) -> (M, 68, 2).
+    """
+    if "Neutral" not in ws.class_names:
+        return ws.landmarks[:0, -1]
+    return ws.landmarks[ws.labels == ws.class_names.index("Neutral"), -1]
+
+
 def build_data(cfg: TrainConfig, cache_dir: Path, progress: bool = True) -> TrainData:
     """Load every source, split each by group, and join them into training and validation sets."""
     rng = np.random.default_rng([cfg.seed, 7])
@@ -166,9 +177,8 @@ def build_data(cfg: TrainConfig, cache_dir: Path, progress: bool = True) -> Trai
         if src.kind == "photos":
             train, val = _photo_split(src, cfg.window, val_mask, ws)
             photos.append(ws.subset(~val_mask))
-            if "Neutral" in ws.class_names:
-                at_rest = ~val_mask & (ws.labels == ws.class_names.index("Neutral"))
-                neutral.append(ws.landmarks[at_rest, -1])
+            if len(rest := rest_faces(photos[-1])):
+                neutral.append(rest)
         else:
             train, val = ws.subset(~val_mask), ws.subset(val_mask)
         trains.append(train)

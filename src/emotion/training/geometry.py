@@ -43,7 +43,7 @@ from emotion.models.deploy import has_appearance
 from emotion.normalize import NormalizationConfig
 from emotion.training.augment import add_identity, identity_offsets, mirror
 from emotion.training.config import GeometryConfig
-from emotion.training.data import class_loss_weights, make_batch
+from emotion.training.data import class_loss_weights, make_batch, rest_faces
 
 MIN_STD: float = 1e-6
 """Features with less spread than this are left unscaled (a landmark fixed by the normalisation)."""
@@ -121,10 +121,10 @@ def with_identity_copies(photos: WindowSet, copies: int, scale: float, rng: np.r
 
     Shape: photos (N, T, 68, 2) -> WindowSet ((1 + copies) N, T, 68, 2).
     """
-    at_rest = photos.labels == (photos.class_names.index("Neutral") if "Neutral" in photos.class_names else -1)
-    if copies == 0 or at_rest.sum() < 2:
+    rest = rest_faces(photos)
+    if copies == 0 or len(rest) < 2:
         return photos
-    offsets = identity_offsets(photos.landmarks[at_rest, -1])
+    offsets = identity_offsets(rest)
     moved = [add_identity(photos.landmarks, scale * offsets[rng.integers(0, len(offsets), len(photos))])
              for _ in range(copies)]
     again = np.tile(np.arange(len(photos)), 1 + copies)
