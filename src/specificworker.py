@@ -44,7 +44,7 @@ from emotion.engine import EmotionEngine, FrameJob, process_frames
 from emotion.classifier import Classifier, load_classifier
 from emotion.middleware.config import Value
 from emotion.middleware.images import now_ms
-from emotion.middleware.memory import limit_process_memory, release_compiler_pages
+from emotion.middleware.memory import HeapRelease, limit_process_memory, release_compiler_pages
 from emotion.middleware.parameters import ParameterSet, ParameterSpec
 from emotion.paths import DEPLOYED_MODEL, REPO_ROOT
 from emotion.middleware.ratelimit import RateLimitedLog, message_shape
@@ -170,6 +170,7 @@ class SpecificWorker(GenericWorker):
         self.classifier = self._load_classifier()
         self.detector = detector if detector is not None else LandmarkDetector()
         release_compiler_pages()  # the shape predictor is compiled: numba's compiler is not needed again
+        self.heap_release = HeapRelease()
         self.tracker_config = self.tracker_settings(params)
         self.smoothing = SmoothingConfig(*(float(params[f"Smoothing.{key}"]) for key in SMOOTHING_KEYS))
         self.labels = styled_names(self.classifier.class_names, str(params["Labels.Style"]))
@@ -302,6 +303,7 @@ class SpecificWorker(GenericWorker):
         if jobs:
             self._process(frames, jobs)
         self.stats["cameras"] = len(self._cameras)
+        self.heap_release.tick()
 
     def _refused(self, frame: Frame) -> bool:
         """True (counted, logged, its pending frames forgotten) when the frame's camera is new and may not

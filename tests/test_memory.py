@@ -1,17 +1,19 @@
-"""emotion.middleware.memory: the oneDNN primitive cache bound keeps the model's memory flat while the
-batch size changes (as it does under a classification cadence); measured in fresh processes."""
+"""emotion.middleware.memory: the component's limits keep the model's memory flat while the batch size
+changes (as it does under a classification cadence); measured in fresh processes."""
 
 import subprocess
 import sys
 
 import pytest
 
-from emotion.middleware.memory import PRIMITIVE_CACHE_VARIABLE, limit_malloc_arenas, limit_process_memory
+from emotion.middleware.memory import (PRIMITIVE_CACHE_VARIABLE, HeapRelease, limit_malloc_arenas,
+                                      limit_process_memory)
 
 GROWTH = """
 import sys, numpy as np, psutil
-if sys.argv[2] == "limit":
-    from emotion.middleware.memory import limit_process_memory
+from emotion.middleware.memory import limit_process_memory, release_free_heap
+component = sys.argv[2] == "component"
+if component:
     limit_process_memory()
 from emotion.inference import EmotionClassifier
 classifier = EmotionClassifier.from_checkpoint(sys.argv[1], threads=1)
@@ -20,7 +22,20 @@ classifier.predict(rng.random((1, classifier.window, 68, 2), dtype=np.float32) *
 before = psutil.Process().memory_info().rss
 for i in range(120):
     classifier.predict(rng.random((1 + i % 20, classifier.window, 68, 2), dtype=np.float32) * 300)
+if component:
+    release_free_heap()  # what the component's HeapRelease does every HEAP_RELEASE_INTERVAL_S
 print((psutil.Process().memory_info().rss - before) / 2**20)
+"""
+
+PINNED_HEAP = """
+import psutil
+from emotion.middleware.memory import release_free_heap
+blocks = [b"x" * (64 * 1024) for _ in range(2000)]  # 125 MiB of heap, written (under the mmap threshold)
+pin = bytes(64 * 1024)                               # above them: the heap cannot shrink from its top
+del blocks
+before = psutil.Process().memory_info().rss
+released = release_free_heap()
+print(released, (before - psutil.Process().memory_info().rss) / 2**20)
 """
 
 
@@ -32,9 +47,28 @@ def growth_mb(weights, mode: str) -> float:
     return float(result.stdout.split()[-1])
 
 
-def test_bounded_primitive_cache_keeps_memory_flat(random_weights):
-    unbounded, bounded = growth_mb(random_weights, "plain"), growth_mb(random_weights, "limit")
-    assert bounded < 60 and unbounded > bounded + 40, (unbounded, bounded)
+def test_component_limits_keep_memory_flat(random_weights):
+    plain, component = growth_mb(random_weights, "plain"), growth_mb(random_weights, "component")
+    assert component < 20 and plain > component + 40, (plain, component)
+
+
+def test_free_heap_goes_back_to_the_system():
+    result = subprocess.run([sys.executable, "-c", PINNED_HEAP], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    released, dropped_mb = result.stdout.split()
+    assert released == "True" and float(dropped_mb) > 100, (released, dropped_mb)
+
+
+def test_heap_release_runs_once_per_interval():
+    assert HeapRelease(0.0).tick() is True
+    waiting = HeapRelease(3600.0)
+    assert waiting.tick() is False and waiting.tick() is False
+    try:
+        HeapRelease(-1.0)
+    except ValueError as exc:
+        assert "interval" in str(exc)
+    else:
+        raise AssertionError("a negative interval accepted")
 
 
 def test_limits_apply_in_this_process(monkeypatch):

@@ -1,11 +1,18 @@
-"""Resident memory of the component: a bounded oneDNN primitive cache, fewer glibc malloc arenas.
+"""Resident memory of the component: a bounded oneDNN primitive cache, fewer glibc malloc arenas, free
+heap handed back, numba's compiler paged out.
 
 oneDNN (torch's CPU kernels) keeps a compiled primitive for every input shape it has seen, 1024 by
-default: with a classification cadence the batch size changes from round to round, and the cache grew
-the component by ~160 MB (measured: 200 predictions of batch 1..20). ``PRIMITIVE_CACHE`` shapes are
-kept instead (the ones in use; a miss costs a recompile, not measurable against the forward pass).
-oneDNN reads the limit when it first runs, so ``limit_process_memory`` must come before the first model
-call; an ``ONEDNN_PRIMITIVE_CACHE_CAPACITY`` set by the user wins.
+default: with a classification cadence the batch size changes from round to round, and the process grew
+by 134-186 MB (measured: 120 predictions of batch 1..20). ``PRIMITIVE_CACHE`` shapes are kept instead
+(the ones in use; a miss costs a recompile, not measurable against the forward pass): 5-65 MB. oneDNN
+reads the limit when it first runs, so ``limit_process_memory`` must come before the first model call; an
+``ONEDNN_PRIMITIVE_CACHE_CAPACITY`` set by the user wins.
+
+Almost all of that growth is memory already freed: the activations of a large batch are freed between
+calls, but glibc returns free heap to the system only from the top of a heap, and the primitives
+allocated in between pin it (``malloc_trim`` brings either case back to 0-5 MB, in ~2 ms). How much stays
+depends on where the last allocations fell, hence the wide range; ``HeapRelease`` hands it back at most
+once per ``HEAP_RELEASE_INTERVAL_S``, so the component's resident size follows what it holds.
 
 glibc gives each thread that allocates under contention an arena of its own (up to 8 per core), and each
 keeps the pages it once used: with Ice's threads and the perception pool that is tens of MB for nothing.
@@ -20,6 +27,7 @@ used again: ``release_compiler_pages`` hands those clean, file-backed pages back
 import ctypes
 import ctypes.util
 import os
+import time
 
 M_ARENA_MAX: int = -8
 """glibc's mallopt parameter number of the arena limit (malloc.h)."""
@@ -30,6 +38,8 @@ COMPILER_LIBRARY: str = "libllvmlite"
 ARENAS: int = 2
 PRIMITIVE_CACHE: int = 16
 PRIMITIVE_CACHE_VARIABLE: str = "ONEDNN_PRIMITIVE_CACHE_CAPACITY"
+HEAP_RELEASE_INTERVAL_S: float = 10.0
+"""Least time between two hand-backs of free heap (each ~2 ms with the model loaded)."""
 
 
 def _libc() -> ctypes.CDLL | None:
@@ -50,6 +60,35 @@ def limit_malloc_arenas(count: int = ARENAS) -> bool:
         return False
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
     return mallopt(M_ARENA_MAX, count) == 1
+
+
+def release_free_heap() -> bool:
+    """Hand glibc's free heap pages back to the system now (``malloc_trim(0)``); False where nothing was
+    released or the C library is not glibc."""
+    trim = getattr(_libc(), "malloc_trim", None)
+    if trim is None:
+        return False
+    trim.argtypes, trim.restype = (ctypes.c_size_t,), ctypes.c_int
+    return trim(0) == 1
+
+
+class HeapRelease:
+    """``release_free_heap`` at most once per ``interval_s``, for a loop to call every round."""
+
+    def __init__(self, interval_s: float = HEAP_RELEASE_INTERVAL_S) -> None:
+        if interval_s < 0:
+            raise ValueError(f"heap release interval must be >= 0 s, got {interval_s}")
+        self.interval_s = interval_s
+        self._last = time.monotonic()
+
+    def tick(self) -> bool:
+        """Release the free heap if ``interval_s`` has passed since the last time; True when it ran."""
+        now = time.monotonic()
+        if now - self._last < self.interval_s:
+            return False
+        self._last = now
+        release_free_heap()
+        return True
 
 
 def release_compiler_pages() -> int:
