@@ -138,6 +138,7 @@ def test_prepare_photos_writes_stills_and_refuses_bad_arguments(photo_folder, tm
                     "--cache", str(tmp_path / "cache"), "--workers", "2")
     assert done.returncode == 0, done.stderr
     assert "8 windows of 1 frames" in done.stdout and "1 without a face" in done.stdout
+    assert "leaked" not in done.stderr, done.stderr  # the worker processes end cleanly
     from emotion.datasets.windows import WindowSet
 
     assert WindowSet.load(out).landmarks.shape == (8, 1, 68, 2)

@@ -194,6 +194,8 @@ def analyze_all(settings: AnalysisSettings, inputs: Sequence[tuple[str, Path | N
             for index, time_s, states in result.faces:
                 on_frame(result.source, index, time_s, states)
             yield result
+        pool.close()  # workers exit on their own: terminating them (the with's exit) can leak their semaphores
+        pool.join()
 
 
 def probabilities_series(result: InputResult) -> dict[tuple[str, int], list[tuple[float, np.ndarray]]]:

@@ -217,7 +217,10 @@ class LandmarkExtractor:
         context = multiprocessing.get_context("spawn")
         with context.Pool(min(self.workers, len(todo)), initializer=_init_worker,
                           initargs=(self.tracker_factory, self.tracker_config)) as pool:
-            return list(progress(pool.imap_unordered(_extract_to_cache, todo)))
+            results = list(progress(pool.imap_unordered(_extract_to_cache, todo)))
+            pool.close()  # workers exit on their own: terminating them (the with's exit) can leak their semaphores
+            pool.join()
+            return results
 
 
 @dataclass
