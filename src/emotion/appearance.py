@@ -18,13 +18,16 @@ import numpy as np
 from emotion.face68 import NUM_LANDMARKS
 from emotion.normalize import face_frame
 
-CROP_PX: int = 96
-"""Side of the square crop the descriptor is computed on (8-pixel cells: 12 x 12). A 64-pixel crop reads
-Neutral faces of new people 4.6 points worse (``weights/MODEL_CARD.md``, "The crop")."""
-CROP_SPAN: float = 2.6
-"""Side of the crop in inter-ocular distances (eye centre to eye centre): brows to chin, cheek to cheek."""
-EYES_AT: float = 0.3
-"""Height of the eye midpoint in the crop, as a fraction of its side from the top."""
+CROP_PX: int = 112
+"""Side of the square crop the descriptor is computed on (8-pixel cells: 14 x 14), ~37 pixels per
+inter-ocular distance. Fewer pixels read Neutral faces of new people worse (``weights/MODEL_CARD.md``,
+"The crop")."""
+CROP_SPAN: float = 3.0
+"""Side of the crop in inter-ocular distances (eye centre to eye centre): forehead to chin, cheek to
+cheek (the 2.6 of before cut the forehead, where raised and knitted brows fold the skin)."""
+EYES_AT: float = 0.38
+"""Height of the eye midpoint in the crop, as a fraction of its side from the top (1.1 inter-ocular
+distances of forehead above it)."""
 CELL_PX: int = 8
 BINS: int = 9
 """Unsigned orientation bins over 0-180 degrees."""
@@ -35,7 +38,7 @@ CLIP: float = 0.2
 _CELLS = CROP_PX // CELL_PX
 _BLOCKS = _CELLS - BLOCK_CELLS + 1
 DESCRIPTOR_SIZE: int = _BLOCKS * _BLOCKS * BLOCK_CELLS * BLOCK_CELLS * BINS
-"""Length of a descriptor (4 356)."""
+"""Length of a descriptor (6 084)."""
 _ROWS, _COLS = np.divmod(np.arange(CROP_PX * CROP_PX), CROP_PX)
 _CELL_OF_PIXEL = (_ROWS // CELL_PX) * _CELLS + _COLS // CELL_PX
 

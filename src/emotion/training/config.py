@@ -128,7 +128,7 @@ class GeometryConfig:
     photos_share: float = checked(0.9, _float(0.0, 1.0, lo_open=True))  # the real photos' share of the fit
     l2: float = checked(1e-4, nonnegative)            # on the standardised weights, added to the mean loss
     appearance_l2: float = checked(1.0, nonnegative)  # the same for the appearance head's weights
-    network_weight: float = checked(0.25, _float(0.0, 1.0))  # the network's logits' weight where a descriptor is seen
+    network_weight: float = checked(0.5, _float(0.0, 1.0))  # the network's logits' weight where a descriptor is seen
     mirror: bool = checked(True, boolean)             # every photo and other window also mirrored (left/right swap)
     identity_copies: int = checked(1, _int(0, 10))    # more copies of each photo, moved onto other face shapes
     identity_scale: float = checked(0.7, nonnegative)  # times a Neutral photo's offset from the mean Neutral shape

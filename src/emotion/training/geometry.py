@@ -22,7 +22,7 @@ the scaling is folded back into the weights, so the head reads the model input a
 
 A model with an appearance head (``emotion.models.stgcn``) has it fitted in the same regression, on the
 photos' appearance descriptors (``emotion.appearance``; a mirrored photo's is the permuted descriptor),
-with its own L2 weight (``appearance_l2``: 4 356 texture values need more restraint than 136 shape
+with its own L2 weight (``appearance_l2``: 6 084 texture values need more restraint than 136 shape
 values). The synthetic windows have no appearance; they enter with a standardised appearance of zero, which
 is what the head reads as "none seen", so the shape weights stay right for faces read from landmarks alone.
 The fit also sets the model's ``network_weight`` (``network_weight`` of the config): how much the network's
