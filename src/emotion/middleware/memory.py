@@ -8,11 +8,12 @@ by 134-186 MB (measured: 120 predictions of batch 1..20). ``PRIMITIVE_CACHE`` sh
 reads the limit when it first runs, so ``limit_process_memory`` must come before the first model call; an
 ``ONEDNN_PRIMITIVE_CACHE_CAPACITY`` set by the user wins.
 
-Almost all of that growth is memory already freed: the activations of a large batch are freed between
-calls, but glibc returns free heap to the system only from the top of a heap, and the primitives
-allocated in between pin it (``malloc_trim`` brings either case back to 0-5 MB, in ~2 ms). How much stays
-depends on where the last allocations fell, hence the wide range; ``HeapRelease`` hands it back at most
-once per ``HEAP_RELEASE_INTERVAL_S``, so the component's resident size follows what it holds.
+Almost all of that growth is memory already freed (``malloc_trim`` brings either case back to 0-5 MB, in
+~2 ms): the activations of a large batch are freed between calls, but glibc returns free heap to the
+system by itself only from the top of a heap, which anything allocated later (a primitive, a buffer)
+pins. How much stays depends on where the last allocations fell, hence the wide range; ``HeapRelease``
+hands it back at most once per ``HEAP_RELEASE_INTERVAL_S``, so the component's resident size follows what
+it holds.
 
 glibc gives each thread that allocates under contention an arena of its own (up to 8 per core), and each
 keeps the pages it once used: with Ice's threads and the perception pool that is tens of MB for nothing.
